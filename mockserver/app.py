@@ -1,0 +1,469 @@
+"""create_app: the spec, bound to handlers, behind Flowise's gate, errors, limits and CORS.
+
+Every request under ``/api/v1`` goes through one pipeline (``Pipeline.dispatch``): auth gate → route →
+permission → body size → parse and validate against the spec → per-chatflow rate limit → handler →
+(strict mode) response validated against the spec. Errors of every stage come out as Flowise's bodies;
+FastAPI's own validation and ``{"detail": ...}`` bodies are never used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import tempfile
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.datastructures import UploadFile
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockserver import resources  # noqa: F401  (registers every handler)
+from mockserver.auth import OPEN_IDENTITY, Identity, KeyRing, is_public_path, key_from_header
+from mockserver.errors import FlowiseError, ForbiddenError, GateUnauthorizedError, error_response
+from mockserver.metrics import Metrics
+from mockserver.operations import Call, check_bindings, handlers
+from mockserver.ratelimit import RateLimits
+from mockserver.settings import MockSettings
+from mockserver.spec import Operation, Spec, describe, load_spec
+from mockserver.state import MockState
+from mockserver.store.db import Database
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("flowise-mock")
+
+API_PREFIX = "/api/v1"
+#: Mock additions under /api/v1 that are not Flowise routes and need no key.
+_OPEN_EXTRA = ("/api/v1/openapi.json",)
+_UI_HTML = "<!DOCTYPE html><html><head><title>Flowise</title></head><body><div id=\"root\"></div></body></html>"
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"^{pattern}$")
+
+
+class Pipeline:
+    """The request pipeline for spec operations, the gate, and unknown routes."""
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.spec = state.spec
+        self.settings = state.settings
+        self.keys: KeyRing = state.extras["keys"]
+        self.limits: RateLimits = state.extras["ratelimits"]
+        self.by_path: dict[str, dict[str, Operation]] = {}
+        for op in self.spec.operations.values():
+            self.by_path.setdefault(op.path, {})[op.method] = op
+        self.matchers = [(_template_regex(API_PREFIX + t), t) for t in
+                         sorted(self.by_path, key=lambda t: (t.count("{"), -len(t)))]
+
+    # -- the gate -----------------------------------------------------------------------------------------
+    def authenticate(self, request: Request) -> Identity | None:
+        """Flowise's global gate: public prefixes pass with no identity, everything else needs a key."""
+        path = request.url.path
+        if API_PREFIX + "/" not in path and "/api/v1/" in path.lower():
+            raise GateUnauthorizedError()
+        if is_public_path(path) or path.startswith(_OPEN_EXTRA):
+            identity = None
+            if not self.settings.auth_on:
+                return OPEN_IDENTITY
+            return identity
+        if not self.settings.auth_on:
+            return OPEN_IDENTITY
+        if request.headers.get("x-request-from") == "internal":
+            raise _InternalTokenMissing()
+        identity = self.keys.identify(key_from_header(request.headers.get("authorization")))
+        if identity is None:
+            raise GateUnauthorizedError()
+        return identity
+
+    def route(self, path: str) -> tuple[str, dict[str, str]] | None:
+        for regex, template in self.matchers:
+            m = regex.match(path)
+            if m:
+                return template, m.groupdict()
+        return None
+
+    # -- dispatch -----------------------------------------------------------------------------------------
+    async def dispatch(self, request: Request) -> Response:
+        op: Operation | None = None
+        try:
+            identity = self.authenticate(request)
+            found = self.route(request.url.path)
+            if found is None:
+                return self.unknown_route(request)
+            template, path_params = found
+            methods = self.by_path[template]
+            method = "GET" if request.method == "HEAD" else request.method
+            op = methods.get(method)
+            if op is None:
+                if request.method == "OPTIONS":
+                    return Response(status_code=204, headers={"Allow": ", ".join(sorted(methods))})
+                if self.settings.quirks_on:
+                    return HTMLResponse(_UI_HTML)
+                return JSONResponse(
+                    {"statusCode": 405, "success": False,
+                     "message": f"Method {request.method} is not allowed on {API_PREFIX}{template}", "stack": {}},
+                    status_code=405, headers={"Allow": ", ".join(sorted(methods))})
+            if identity is not None and not identity.allows(op.permissions):
+                raise ForbiddenError()
+            call = await self.build_call(request, op, path_params, identity)
+            extra_headers = self.before_handler(call)
+            result = await handlers[op.operation_id](call)
+            response = self.to_response(result)
+            for name, value in extra_headers.items():
+                response.headers.setdefault(name, value)
+        except FlowiseError as error:
+            response = error.response()
+        except Exception as exc:  # a handler bug: answer like Flowise's error handler, never a stack trace
+            log.error("unhandled error in %s: %s", op.operation_id if op else request.url.path,
+                      "".join(traceback.format_exception(exc)))
+            where = op.operation_id if op else "server"
+            response = error_response(500, f"Error: {where} - {type(exc).__name__}: {exc}")
+        if op is not None and self.settings.strict:
+            response = self.check_response(op, response)
+        return response
+
+    def unknown_route(self, request: Request) -> Response:
+        if self.settings.quirks_on and request.url.path.startswith(API_PREFIX + "/"):
+            return HTMLResponse(_UI_HTML)
+        return error_response(404, f"Cannot {request.method} {request.url.path}")
+
+    async def build_call(self, request: Request, op: Operation, path_params: dict[str, str],
+                         identity: Identity | None) -> Call:
+        path = self.validate_path(op, path_params)
+        query = self.validate_query(op, request)
+        body, files, media = await self.read_body(request, op)
+        return Call(op.operation_id, request, self.state, path, query, body, identity, files, media)
+
+    def validate_path(self, op: Operation, raw: dict[str, str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for param in op.parameters:
+            if param.location != "path":
+                continue
+            value: Any = raw.get(param.name, "")
+            value = _coerce(value, param.schema)
+            errors = self.spec.errors(param.pointer, value)
+            if errors:
+                raise FlowiseError(400, describe(errors[0], where=f"path parameter '{param.name}'"))
+            out[param.name] = value
+        return out
+
+    def validate_query(self, op: Operation, request: Request) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        params = request.query_params
+        for param in op.parameters:
+            if param.location != "query":
+                continue
+            if param.name not in params:
+                if param.required:
+                    raise FlowiseError(400, f"Invalid query parameter '{param.name}': it is required")
+                continue
+            if param.schema.get("type") == "array":
+                value: Any = [_coerce(v, param.schema.get("items", {})) for v in params.getlist(param.name)]
+            else:
+                value = _coerce(params[param.name], param.schema)
+            errors = self.spec.errors(param.pointer, value)
+            if errors:
+                raise FlowiseError(400, describe(errors[0], where=f"query parameter '{param.name}'"))
+            out[param.name] = value
+        return out
+
+    async def read_body(self, request: Request, op: Operation) -> tuple[Any, list[UploadFile], str | None]:
+        if not op.body_media:
+            return None, [], None
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";")[0].strip().lower()
+        limit = self.settings.file_size_limit
+        declared = request.headers.get("content-length")
+        if media not in ("multipart/form-data",) and declared and declared.isdigit() and int(declared) > limit:
+            raise FlowiseError(413, "request entity too large")
+        if media == "multipart/form-data" or media == "application/x-www-form-urlencoded":
+            if media not in op.body_media:
+                raise _unsupported(op, media)
+            if media == "application/x-www-form-urlencoded" and len(await request.body()) > limit:
+                raise FlowiseError(413, "request entity too large")
+            try:
+                form = await request.form()
+            except Exception as exc:
+                raise FlowiseError(400, f"Malformed {media} body: {exc}") from exc
+            fields: dict[str, Any] = {}
+            files: list[UploadFile] = []
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    files.append(value)
+                elif key in fields:
+                    existing = fields[key]
+                    fields[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+                else:
+                    fields[key] = value
+            self.validate_body(op, media, {**fields, **({"files": [f.filename or "" for f in files]} if files else {})})
+            return fields, files, media
+        raw = await request.body()
+        if len(raw) > limit:
+            raise FlowiseError(413, "request entity too large")
+        if not raw.strip():
+            if op.body_required:
+                if op.documents(412):
+                    raise FlowiseError(412, f"Error: {op.operation_id} - body not provided!")
+                raise FlowiseError(400, "Invalid request body: a body is required")
+            return None, [], None
+        if media and media != "application/json" and not media.endswith("+json"):
+            raise _unsupported(op, media)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FlowiseError(400, f"Malformed JSON body: {exc}") from exc
+        json_media = "application/json" if "application/json" in op.body_media else None
+        if json_media is None:
+            raise _unsupported(op, media or "application/json")
+        self.validate_body(op, json_media, body)
+        return body, [], json_media
+
+    def validate_body(self, op: Operation, media: str, body: Any) -> None:
+        pointer = op.body_media.get(media)
+        if not pointer:
+            return
+        errors = self.spec.errors(pointer, body)
+        if errors:
+            raise FlowiseError(400, describe(errors[0], where="request body"))
+
+    def before_handler(self, call: Call) -> dict[str, str]:
+        """Per-chatflow checks Flowise runs before the controller: allowed origins and the rate limiter."""
+        op = self.spec.operations[call.operation_id]
+        if not op.chatflow_key:
+            return {}
+        chatflow_id = call.path.get("id")
+        chatflow = self.state.db.get("chat_flow", chatflow_id) if chatflow_id else None
+        if chatflow is None:
+            return {}
+        if call.operation_id == "createPrediction":
+            _check_allowed_origin(chatflow, call.request.headers.get("origin"))
+        client = call.request.client.host if call.request.client else "unknown"
+        return self.limits.hit(chatflow, client)
+
+    @staticmethod
+    def to_response(result: Any) -> Response:
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result)
+
+    def check_response(self, op: Operation, response: Response) -> Response:
+        """Strict mode: a response the spec does not document becomes a 500 naming the operation and pointer."""
+        status = response.status_code
+        key = next((k for k in (str(status), f"{str(status)[0]}XX", "default") if k in op.responses), None)
+        if key is None:
+            return _strict_failure(op, f"{op.pointer}/responses", f"status {status} is not documented")
+        media = (response.headers.get("content-type") or "").split(";")[0].strip()
+        documented = op.responses[key]
+        if not documented:
+            return response
+        if media not in documented:
+            return _strict_failure(op, f"{op.pointer}/responses/{key}/content",
+                                   f"content type {media or '(none)'} is not documented")
+        pointer = documented[media]
+        if pointer is None or isinstance(response, StreamingResponse) or "json" not in media:
+            return response
+        try:
+            instance = json.loads(bytes(response.body))
+        except ValueError:
+            return _strict_failure(op, pointer, "the body is not JSON")
+        errors = self.spec.errors(pointer, instance)
+        if errors:
+            err = errors[0]
+            where = "/" + "/".join(str(p) for p in err.absolute_path)
+            return _strict_failure(op, pointer, f"body{where if where != '/' else ''}: {err.message[:300]}")
+        return response
+
+
+class _InternalTokenMissing(FlowiseError):
+    """``x-request-from: internal`` routes to Flowise's session-cookie auth, which the mock does not serve."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "Invalid or Missing token")
+
+    def response(self) -> Response:
+        return JSONResponse({"message": "Invalid or Missing token"}, status_code=401)
+
+
+def _unsupported(op: Operation, media: str) -> FlowiseError:
+    return FlowiseError(415, f"Unsupported content type {media!r} for {op.operation_id}; "
+                             f"send one of: {', '.join(op.body_media)}")
+
+
+def _strict_failure(op: Operation, pointer: str, problem: str) -> Response:
+    message = f"Strict mode: the response of {op.operation_id} violates the spec at {pointer}: {problem}"
+    log.error(message)
+    return error_response(500, message)
+
+
+def _check_allowed_origin(chatflow: dict[str, Any], origin: str | None) -> None:
+    """``chatbotConfig.allowedOrigins``: a browser origin not listed gets 403 (no Origin header passes)."""
+    if not origin:
+        return
+    try:
+        config = json.loads(chatflow.get("chatbotConfig") or "{}")
+    except ValueError:
+        return
+    allowed = [o for o in (config.get("allowedOrigins") or []) if o] if isinstance(config, dict) else []
+    if allowed and origin not in allowed and "*" not in allowed:
+        message = config.get("allowedOriginsError") or "This site is not allowed to access this chatbot"
+        raise FlowiseError(403, message)
+
+
+def _coerce(value: Any, schema: dict[str, Any]) -> Any:
+    """Turn a text parameter into the spec's type, leaving it as text when it does not parse (the validator
+    then names the parameter)."""
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    if not isinstance(value, str):
+        return value
+    if "integer" in types:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if "number" in types:
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if "boolean" in types and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+class RequestLog:
+    """One log line and one metrics observation per request (pure ASGI: streaming passes untouched)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, pipeline: Pipeline, enabled: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.pipeline = pipeline
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            millis = (time.perf_counter() - start) * 1000
+            path = scope.get("path", "")
+            found = self.pipeline.route(path)
+            route = found[0] if found else "unmatched"
+            self.metrics.observe(scope.get("method", ""), route, status, millis)
+            if self.enabled:
+                log.info('%s %s %d %.1fms', scope.get("method"), path, status, millis)
+
+
+def _data_dir(settings: MockSettings) -> str:
+    if settings.data_dir:
+        return settings.data_dir
+    if settings.db == ":memory:":
+        return tempfile.mkdtemp(prefix="flowise-mock-")
+    return str(Path(settings.db).expanduser().resolve().parent / "flowise-mock-data")
+
+
+def build_state(settings: MockSettings, spec: Spec | None = None) -> MockState:
+    """Open the database, load the spec and make sure the workspace and an admin key exist."""
+    spec = spec or load_spec()
+    check_bindings(set(spec.operations))
+    db = Database(settings.db)
+    workspace_id = db.meta("workspaceId")
+    if workspace_id is None:
+        workspace_id = str(uuid.uuid4())
+        db.set_meta("workspaceId", workspace_id)
+    state = MockState(settings=settings, db=db, spec=spec, workspace_id=workspace_id, data_dir=_data_dir(settings))
+    keys = KeyRing(db, workspace_id)
+    state.extras["keys"] = keys
+    state.extras["ratelimits"] = RateLimits()
+    state.extras["metrics"] = Metrics(settings.version)
+    state.admin_key = keys.ensure_admin(settings.api_key) if settings.auth_on else None
+    if settings.seed_file and db.meta("seeded") is None:
+        from mockserver.control import load_fixtures, read_fixtures
+
+        load_fixtures(state, read_fixtures(settings.seed_file))
+        db.set_meta("seeded", settings.seed_file)
+    return state
+
+
+def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None) -> FastAPI:
+    """Build the mock: raises ``UnboundOperationError`` or ``SpecError`` before serving anything if the spec
+    and the handlers disagree or the spec cannot be read."""
+    settings = settings or MockSettings()
+    state = build_state(settings, spec)
+    pipeline = Pipeline(state)
+
+    async def api(request: Request) -> Response:
+        return await pipeline.dispatch(request)
+
+    async def serve_spec(request: Request) -> Response:
+        return Response(state.spec.raw_bytes, media_type="application/json")
+
+    async def not_found(request: Request) -> Response:
+        try:
+            if request.url.path.startswith(API_PREFIX):
+                pipeline.authenticate(request)
+        except FlowiseError as error:
+            return error.response()
+        return pipeline.unknown_route(request)
+
+    from mockserver.control import control_routes
+    from mockserver.openai_compat import openai_routes
+
+    app = FastAPI(title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None)
+    all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+    app.router.routes.extend([
+        Route(f"{API_PREFIX}/openapi.json", serve_spec, methods=["GET"]),
+        Route("/api-docs", serve_spec, methods=["GET"]),
+        Route("/openapi.json", serve_spec, methods=["GET"]),
+        *control_routes(state),
+        *openai_routes(state),
+        Route(API_PREFIX + "/{rest:path}", api, methods=all_methods),
+        Route("/{rest:path}", not_found, methods=all_methods),
+    ])
+    app.state.mock = state
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        return error_response(status, str(getattr(exc, "detail", "")) or "error")
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_http_error)
+
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_credentials=settings.cors_allow_credentials and origins != ["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"],
+    )
+    app.add_middleware(RequestLog, metrics=state.extras["metrics"], pipeline=pipeline, enabled=settings.log_requests)
+    return app

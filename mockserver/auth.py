@@ -1,0 +1,175 @@
+"""Flowise 3.x's auth model: the global gate, API keys with permissions, and chatflow-bound keys.
+
+The gate (flowise-reference.md §B.3) lets whitelisted prefixes through with no identity, refuses a
+wrong-case ``/API/V1/`` path, and otherwise wants ``Authorization: Bearer <key>`` (a bare key works too,
+as Flowise takes the text after ``Bearer ``). A key without the operation's permission gets 403
+``{"message":"Forbidden"}``. Keys are random (32 bytes, base64url, like Flowise) and stored only as
+hashes: a SHA-256 digest to find them and a scrypt ``hash.salt`` secret in Flowise's format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mockserver.errors import FlowiseError, GateUnauthorizedError
+from mockserver.store.db import Database, now_iso
+
+if TYPE_CHECKING:
+    from mockserver.operations import Call
+
+__all__ = [
+    "ALL_PERMISSIONS",
+    "Identity",
+    "KeyRing",
+    "PUBLIC_PREFIXES",
+    "check_chatflow_key",
+    "is_public_path",
+    "key_from_header",
+]
+
+#: Flowise's WHITELIST_URLS (3.1): these prefixes need no credentials.
+PUBLIC_PREFIXES: tuple[str, ...] = (
+    "/api/v1/verify/apikey/", "/api/v1/chatflows/apikey/", "/api/v1/public-chatflows",
+    "/api/v1/public-chatbotConfig", "/api/v1/public-executions", "/api/v1/prediction/", "/api/v1/webhook/",
+    "/api/v1/chatmessage/abort", "/api/v1/node-icon/", "/api/v1/components-credentials-icon/",
+    "/api/v1/chatflows-streaming", "/api/v1/chatflows-uploads", "/api/v1/openai-assistants-file/download",
+    "/api/v1/feedback", "/api/v1/leads", "/api/v1/get-upload-file", "/api/v1/ip", "/api/v1/ping",
+    "/api/v1/version", "/api/v1/attachments", "/api/v1/settings",
+)
+
+_ACTIONS = {
+    "chatflows": ("view", "create", "update", "duplicate", "delete", "export", "import", "config", "domains"),
+    "agentflows": ("view", "create", "update", "duplicate", "delete", "export", "import", "config", "domains"),
+    "tools": ("view", "create", "update", "delete", "export"),
+    "assistants": ("view", "create", "update", "delete"),
+    "credentials": ("view", "create", "update", "delete", "share"),
+    "variables": ("view", "create", "update", "delete"),
+    "apikeys": ("view", "create", "update", "delete"),
+    "documentStores": ("view", "create", "update", "delete", "add-loader", "delete-loader", "preview-process",
+                       "upsert-config"),
+    "executions": ("view", "update", "delete"),
+    "templates": ("marketplace", "custom", "custom-delete", "toolexport", "flowexport", "custom-share"),
+}
+#: Every permission an API key may hold (workspace:* and admin:* never can).
+ALL_PERMISSIONS: tuple[str, ...] = tuple(f"{family}:{action}" for family, actions in _ACTIONS.items()
+                                         for action in actions)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who made the request: the API key's id, name and permissions."""
+
+    key_id: str
+    key_name: str
+    permissions: frozenset[str]
+
+    def allows(self, any_of: list[str]) -> bool:
+        return not any_of or bool(self.permissions.intersection(any_of))
+
+
+#: The identity used when auth is off (``--no-auth``): every permission.
+OPEN_IDENTITY = Identity("no-auth", "no-auth", frozenset(ALL_PERMISSIONS))
+
+
+def is_public_path(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES)
+
+
+def key_from_header(value: str | None) -> str | None:
+    """Flowise's ``value.split('Bearer ').pop()``: ``Bearer k`` and a bare ``k`` both give ``k``."""
+    if not value:
+        return None
+    return value.split("Bearer ")[-1].strip() or None
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _scrypt_secret(key: str) -> str:
+    salt = secrets.token_hex(8)
+    hashed = hashlib.scrypt(key.encode(), salt=salt.encode(), n=2**14, r=8, p=1, dklen=64)
+    return f"{hashed.hex()}.{salt}"
+
+
+def _preview(key: str) -> str:
+    return f"{key[:4]}...{key[-4:]}"
+
+
+class KeyRing:
+    """API keys in the ``apikey`` table, with an in-memory cache so the gate costs one dict lookup."""
+
+    def __init__(self, db: Database, workspace_id: str) -> None:
+        self.db = db
+        self.workspace_id = workspace_id
+        self._cache: dict[str, Identity | None] = {}
+
+    def identify(self, key: str | None) -> Identity | None:
+        if not key:
+            return None
+        digest = _digest(key)
+        if digest not in self._cache:
+            row = self.db.one("SELECT id, keyName, permissions FROM apikey WHERE keyHash = ?", (digest,))
+            self._cache[digest] = None if row is None else Identity(
+                row["id"], row["keyName"], frozenset(json.loads(row["permissions"] or "[]")))
+        return self._cache[digest]
+
+    def forget(self) -> None:
+        """Drop the cache after a key changed (update, delete, reset)."""
+        self._cache.clear()
+
+    def create(self, name: str, permissions: list[str], *, key: str | None = None) -> tuple[dict[str, Any], str]:
+        """Store a new key and return its row and the plain key (the only moment the plain key exists)."""
+        plain = key or secrets.token_urlsafe(32)
+        row = {
+            "id": str(uuid.uuid4()), "keyName": name, "keyHash": _digest(plain), "apiSecret": _scrypt_secret(plain),
+            "keyPreview": _preview(plain), "permissions": json.dumps(permissions), "workspaceId": self.workspace_id,
+            "updatedDate": now_iso(),
+        }
+        self.db.insert("apikey", row)
+        self.forget()
+        return row, plain
+
+    def matches(self, key_id: str, key: str | None) -> bool:
+        """Is ``key`` the very key with id ``key_id`` (a chatflow-bound key)?"""
+        if not key:
+            return False
+        row = self.db.one("SELECT keyHash FROM apikey WHERE id = ?", (key_id,))
+        return row is not None and hmac.compare_digest(row["keyHash"], _digest(key))
+
+    def ensure_admin(self, fixed_key: str | None) -> str | None:
+        """Make sure an all-permission key exists; return its plain text when it was just created.
+
+        With ``--api-key`` the given key is registered (once); without, a random admin key is created at the
+        first start of an empty database and printed by the CLI.
+        """
+        if fixed_key:
+            if self.identify(fixed_key) is None:
+                self.create("admin", list(ALL_PERMISSIONS), key=fixed_key)
+            return fixed_key
+        if self.db.scalar("SELECT COUNT(*) FROM apikey") == 0:
+            return self.create("admin", list(ALL_PERMISSIONS))[1]
+        return None
+
+
+def check_chatflow_key(call: Call, chatflow: dict[str, Any], *, where: str = "predictionsServices.buildChatflow") -> None:
+    """Enforce a chatflow-bound key (``apikeyid``) on prediction and vector upsert.
+
+    By contract a missing or wrong key is 401 ``{"error":"Unauthorized Access"}``; under quirks it is the real
+    server's 500 ``Error: <where> - Unauthorized`` (deviation ``flow-key-500``).
+    """
+    key_id = chatflow.get("apikeyid")
+    if not key_id or call.settings.no_auth:
+        return
+    ring: KeyRing = call.state.extras["keys"]
+    if ring.matches(key_id, key_from_header(call.request.headers.get("authorization"))):
+        return
+    if call.settings.quirks_on:
+        raise FlowiseError(500, f"Error: {where} - Unauthorized")
+    raise GateUnauthorizedError()

@@ -1,0 +1,71 @@
+"""Per-chatflow rate limits from ``apiConfig.rateLimit``, on prediction and vector upsert (§C.6).
+
+Flowise uses express-rate-limit (fixed window, in memory, keyed by client IP) and answers 429 with the
+chatflow's ``limitMsg`` as text/html plus the legacy ``X-RateLimit-*`` headers and ``Retry-After``. The
+window arithmetic comes from the ``limits`` library. Unlike Flowise, the mock reads the chatflow's current
+config on every request, so a limit set at creation applies at once (Flowise waits for a PUT or restart).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Any
+
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+
+from mockserver.errors import TextError
+
+__all__ = ["RateLimits", "limit_config"]
+
+
+def limit_config(chatflow: dict[str, Any]) -> tuple[int, int, str] | None:
+    """``(limitMax, limitDuration seconds, limitMsg)`` when the chatflow has an active limit."""
+    try:
+        api_config = json.loads(chatflow.get("apiConfig") or "{}")
+        rate = api_config.get("rateLimit") or {}
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(rate, dict) or rate.get("status") in (False, "false"):
+        return None
+    try:
+        limit_max, duration = int(rate.get("limitMax")), int(rate.get("limitDuration"))
+    except (TypeError, ValueError):
+        return None
+    message = str(rate.get("limitMsg") or "")
+    if limit_max <= 0 or duration <= 0 or not message:
+        return None
+    return limit_max, duration, message
+
+
+class RateLimits:
+    def __init__(self) -> None:
+        self.storage = MemoryStorage()
+        self.limiter = FixedWindowRateLimiter(self.storage)
+
+    def reset(self) -> None:
+        self.storage.reset()
+
+    def hit(self, chatflow: dict[str, Any], client_ip: str) -> dict[str, str]:
+        """Count one request; return the headers to send, or raise the 429 ``TextError``."""
+        config = limit_config(chatflow)
+        if config is None:
+            return {}
+        limit_max, duration, message = config
+        item = RateLimitItemPerSecond(limit_max, duration)
+        keys = (str(chatflow["id"]), f"{limit_max}/{duration}", client_ip)
+        allowed = self.limiter.hit(item, *keys)
+        stats = self.limiter.get_window_stats(item, *keys)
+        reset_at = math.ceil(stats.reset_time)
+        headers = {
+            "X-RateLimit-Limit": str(limit_max),
+            "X-RateLimit-Remaining": str(max(stats.remaining, 0)),
+            "X-RateLimit-Reset": str(reset_at),
+        }
+        if not allowed:
+            headers["Retry-After"] = str(max(1, reset_at - math.floor(time.time())))
+            raise TextError(429, message, headers=headers)
+        return headers

@@ -1,0 +1,89 @@
+"""MockSettings: every knob of the mock, in one validated object.
+
+Precedence: command-line flags > environment > defaults. Flowise's own variable names are kept where
+Flowise has them (``PORT``, ``FLOWISE_API_KEY``, ``FLOWISE_FILE_SIZE_LIMIT``, ``CORS_ORIGINS``,
+``CORS_ALLOW_CREDENTIALS``); mock-only knobs carry the ``MOCK_`` prefix (``MOCK_TTFT_MS``...).
+Nothing below ``cli.py`` reads ``os.environ``: settings are built at the edge and passed down.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["MockSettings", "parse_size"]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+KNOWN_QUIRKS = ("flowise-3.1",)
+
+
+def parse_size(text: str | int) -> int:
+    """Parse a size in the ``bytes`` module's syntax Flowise uses (``50mb``, ``1kb``, ``1024``)."""
+    if isinstance(text, int):
+        return text
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"not a size: {text!r} (use e.g. 50mb, 512kb, 1024)")
+    return int(float(m.group(1)) * _UNITS[(m.group(2) or "b").lower()])
+
+
+class MockSettings(BaseSettings):
+    """Configuration of one mock instance (see the module docstring for precedence)."""
+
+    model_config = SettingsConfigDict(env_prefix="MOCK_", populate_by_name=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(3000, validation_alias=AliasChoices("port", "PORT"))
+    db: str = Field("./flowise-mock.db", description="SQLite file, or :memory:")
+    data_dir: str | None = Field(None, description="where attachments are stored; default beside the db")
+    api_key: str | None = Field(None, validation_alias=AliasChoices("api_key", "FLOWISE_API_KEY"))
+    no_auth: bool = False
+    strict: bool = False
+    quirks: str | None = None
+    seed_file: str | None = None
+    file_size_limit: int = Field(50 * 1024**2, validation_alias=AliasChoices("file_size_limit", "FLOWISE_FILE_SIZE_LIMIT"))
+    cors_origins: str = Field("*", validation_alias=AliasChoices("cors_origins", "CORS_ORIGINS"))
+    cors_allow_credentials: bool = Field(
+        False, validation_alias=AliasChoices("cors_allow_credentials", "CORS_ALLOW_CREDENTIALS")
+    )
+    version: str = "3.1.4"
+    log_requests: bool = True
+
+    # The fake LLM's timing (mockserver/timing.py reads these).
+    fast: bool = False
+    ttft_ms: float = 120.0
+    itl_ms: float = 25.0
+    itl_dist: Literal["fixed", "uniform", "lognormal"] = "fixed"
+    tokens_per_chunk: int = Field(1, ge=1)
+    answer_tokens: int | None = Field(None, ge=1, description="pad or cut answers to this many tokens")
+    max_concurrent: int | None = Field(None, ge=1, description="cap on concurrent generations; the rest queue")
+    heartbeat_s: float = Field(30.0, gt=0)
+    llm_seed: int | None = None
+    script_file: str | None = None
+
+    @field_validator("file_size_limit", mode="before")
+    @classmethod
+    def _size(cls, value: object) -> int:
+        if isinstance(value, (int, str)):
+            return parse_size(value)
+        raise ValueError("file size limit must be a size such as 50mb")
+
+    @field_validator("quirks")
+    @classmethod
+    def _quirks(cls, value: str | None) -> str | None:
+        if value is not None and value not in KNOWN_QUIRKS:
+            raise ValueError(f"unknown quirks set {value!r}; known: {', '.join(KNOWN_QUIRKS)}")
+        return value
+
+    @property
+    def quirks_on(self) -> bool:
+        return self.quirks is not None
+
+    @property
+    def auth_on(self) -> bool:
+        return not self.no_auth

@@ -1,0 +1,230 @@
+"""The spec as the mock reads it: an operation index plus request and response validators.
+
+Everything the mock knows about paths, parameters, bodies, security and permissions comes from
+``spec/flowise.openapi.yaml`` through this module (DESIGN.md: the spec drives everything). Schemas are
+validated with jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1) against the whole document, so
+``$ref``s resolve exactly as every other reader of the spec resolves them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+__all__ = ["DEFAULT_SPEC_PATH", "Operation", "Parameter", "Spec", "SpecError", "load_spec"]
+
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "flowise.openapi.yaml"
+METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
+_SPEC_URI = "urn:flowise-spec"
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("uuid", raises=ValueError)
+def _is_uuid(value: object) -> bool:
+    return not isinstance(value, str) or bool(_UUID.match(value))
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return "T" in value or " " in value
+
+
+class SpecError(Exception):
+    """The spec file cannot be used (missing, unparsable, or inconsistent with the mock)."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str  # path | query | header
+    required: bool
+    schema: dict[str, Any]
+    pointer: str  # JSON pointer of the parameter's schema in the spec
+
+
+@dataclass
+class Operation:
+    """One spec operation, with what the mock needs to serve it."""
+
+    operation_id: str
+    method: str  # upper case
+    path: str  # the spec's template, relative to /api/v1
+    tag: str
+    pointer: str  # JSON pointer of the operation object
+    raw: dict[str, Any]
+    parameters: list[Parameter] = field(default_factory=list)
+    body_required: bool = False
+    body_media: dict[str, str] = field(default_factory=dict)  # media type -> schema pointer
+    responses: dict[str, dict[str, str | None]] = field(default_factory=dict)  # status -> media -> pointer
+
+    @property
+    def public(self) -> bool:
+        """No credentials needed: ``security: []`` (or only the empty requirement ``{}``)."""
+        security = self.raw.get("security")
+        return security is not None and (security == [] or {} in security)
+
+    @property
+    def permissions(self) -> list[str]:
+        return list(self.raw.get("x-flowise-permission", []))
+
+    @property
+    def chatflow_key(self) -> bool:
+        return bool(self.raw.get("x-flowise-chatflow-key"))
+
+    @property
+    def upstream_ids(self) -> set[str]:
+        return {note.get("id", "") for note in self.raw.get("x-flowise-upstream", []) if isinstance(note, dict)}
+
+    def documents(self, status: int) -> bool:
+        return str(status) in self.responses or f"{str(status)[0]}XX" in self.responses or "default" in self.responses
+
+
+class Spec:
+    """A loaded spec: ``operations`` by operationId, and cached validators per schema pointer."""
+
+    def __init__(self, document: dict[str, Any], *, source: str = "<memory>") -> None:
+        self.document = document
+        self.source = source
+        self._registry: Registry = Registry().with_resource(
+            _SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+        )
+        self._validators: dict[str, Draft202012Validator] = {}
+        self.operations: dict[str, Operation] = {}
+        self._index()
+
+    @cached_property
+    def raw_bytes(self) -> bytes:
+        return json.dumps(self.document).encode()
+
+    @property
+    def version(self) -> str:
+        return str(self.document.get("info", {}).get("version", ""))
+
+    def _index(self) -> None:
+        paths = self.document.get("paths") or {}
+        if not paths:
+            raise SpecError(f"{self.source}: the spec has no paths")
+        for template, item in paths.items():
+            shared = item.get("parameters", [])
+            for method in METHODS:
+                op = item.get(method)
+                if op is None:
+                    continue
+                pointer = f"/paths/{_escape(template)}/{method}"
+                op_id = op.get("operationId")
+                if not op_id:
+                    raise SpecError(f"{self.source}: {method.upper()} {template} ({pointer}) has no operationId")
+                if op_id in self.operations:
+                    raise SpecError(f"{self.source}: operationId {op_id!r} is used twice ({pointer})")
+                tags = op.get("tags") or [""]
+                operation = Operation(op_id, method.upper(), template, tags[0], pointer, op)
+                operation.parameters = self._parameters(shared, f"/paths/{_escape(template)}/parameters") + \
+                    self._parameters(op.get("parameters", []), f"{pointer}/parameters")
+                body = op.get("requestBody")
+                if body is not None:
+                    body_pointer = f"{pointer}/requestBody"
+                    if "$ref" in body:
+                        body_pointer = body["$ref"].lstrip("#")
+                        body = self.resolve(body["$ref"])
+                    operation.body_required = bool(body.get("required"))
+                    for media, content in (body.get("content") or {}).items():
+                        operation.body_media[media] = f"{body_pointer}/content/{_escape(media)}/schema" \
+                            if "schema" in content else ""
+                for status, response in (op.get("responses") or {}).items():
+                    resp_pointer = f"{pointer}/responses/{status}"
+                    if "$ref" in response:
+                        resp_pointer = response["$ref"].lstrip("#")
+                        response = self.resolve(response["$ref"])
+                    media_map: dict[str, str | None] = {}
+                    for media, content in (response.get("content") or {}).items():
+                        media_map[media] = f"{resp_pointer}/content/{_escape(media)}/schema" if "schema" in content else None
+                    operation.responses[str(status)] = media_map
+                self.operations[op_id] = operation
+
+    def _parameters(self, params: list[dict[str, Any]], base: str) -> list[Parameter]:
+        out = []
+        for i, param in enumerate(params):
+            pointer = f"{base}/{i}"
+            if "$ref" in param:
+                pointer = param["$ref"].lstrip("#")
+                param = self.resolve(param["$ref"])
+            out.append(Parameter(param["name"], param["in"], bool(param.get("required")),
+                                 param.get("schema", {}), f"{pointer}/schema"))
+        return out
+
+    def resolve(self, ref: str) -> Any:
+        """Follow a local ``#/...`` reference."""
+        node: Any = self.document
+        for part in ref.lstrip("#").strip("/").split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    def validator(self, pointer: str) -> Draft202012Validator:
+        """A validator for the schema at ``pointer`` (a JSON pointer into the spec)."""
+        found = self._validators.get(pointer)
+        if found is None:
+            found = Draft202012Validator({"$ref": f"{_SPEC_URI}#{pointer}"}, registry=self._registry,
+                                         format_checker=FORMATS)
+            self._validators[pointer] = found
+        return found
+
+    def errors(self, pointer: str, instance: Any) -> list[ValidationError]:
+        """All violations of the schema at ``pointer``, most specific first."""
+        errors = list(self.validator(pointer).iter_errors(instance))
+        return sorted(errors, key=lambda e: (-len(list(e.absolute_path)), e.message))
+
+    def path_regex(self, operation: Operation) -> str:
+        return operation.path
+
+
+def describe(error: ValidationError, *, where: str) -> str:
+    """A message naming the field: ``Invalid body: /name: 'x' is not of type 'string'``."""
+    path = "/".join(str(p) for p in error.absolute_path)
+    field_name = f"/{path}" if path else "(root)"
+    message = error.message
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        best = min(error.context, key=lambda e: len(list(e.absolute_path)) * -1)
+        message = best.message
+        sub = "/".join(str(p) for p in best.absolute_path)
+        if sub:
+            field_name = f"/{sub}"
+    if len(message) > 300:
+        message = message[:300] + "..."
+    return f"Invalid {where} {field_name}: {message}"
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Read the spec file (YAML or JSON); a missing or unreadable file is a ``SpecError``."""
+    spec_path = Path(path) if path else DEFAULT_SPEC_PATH
+    try:
+        text = spec_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read the spec {spec_path}: {exc.strerror or exc}") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"cannot parse the spec {spec_path}: {exc}") from exc
+    if not isinstance(document, dict) or "openapi" not in document:
+        raise SpecError(f"{spec_path} is not an OpenAPI document")
+    return Spec(document, source=str(spec_path))

@@ -1,0 +1,136 @@
+"""The SQLite connection: every write is committed (and fsynced) before its response is sent.
+
+One connection per mock process, in autocommit mode, WAL journal and ``synchronous=FULL``: a statement
+returns only once SQLite has made it durable, so a ``kill -9`` at any moment loses no acknowledged write
+(DESIGN.md, "Real state"). Multi-statement writes go through ``transaction()``. Handlers run on the event
+loop thread, so a lock only guards the rare call from a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mockserver.store.schema import SCHEMA
+
+__all__ = ["Database", "now_iso", "to_json_text"]
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+def now_iso() -> str:
+    """A timestamp as Flowise serialises it: ISO-8601, milliseconds, ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_json_text(value: Any) -> str | None:
+    """Store a JSON column the way Flowise does: strings stay as sent, other values are serialised."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+class Database:
+    """A small wrapper over one sqlite3 connection; rows come back as plain dicts."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._in_tx = 0
+        if path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns the number of rows changed."""
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
+
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
+
+    def one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        with self._lock:
+            row = self._conn.execute(sql, params).fetchone()
+        return row[0] if row is not None else None
+
+    def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        """Insert ``row`` (column names are Flowise's field names) and return it."""
+        cols = ", ".join(f'"{c}"' for c in row)
+        marks = ", ".join("?" for _ in row)
+        self.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', list(row.values()))
+        return row
+
+    def update(self, table: str, key: str, changes: dict[str, Any]) -> int:
+        if not changes:
+            return 0
+        sets = ", ".join(f'"{c}" = ?' for c in changes)
+        return self.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?', [*changes.values(), key])
+
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        return self.one(f'SELECT * FROM "{table}" WHERE id = ?', (key,))
+
+    def delete(self, table: str, key: str) -> int:
+        return self.execute(f'DELETE FROM "{table}" WHERE id = ?', (key,))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """Group statements into one durable commit (nested calls join the outer transaction)."""
+        with self._lock:
+            if self._in_tx:
+                self._in_tx += 1
+                try:
+                    yield self
+                finally:
+                    self._in_tx -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._in_tx = 1
+            try:
+                yield self
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._in_tx = 0
+
+    def meta(self, key: str) -> str | None:
+        return self.scalar("SELECT value FROM mock_meta WHERE key = ?", (key,))
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO mock_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def wipe(self) -> None:
+        """Delete every row of every resource table (``POST /__mock/reset``), keeping the schema."""
+        with self.transaction():
+            tables = [r["name"] for r in self.query("SELECT name FROM sqlite_master WHERE type='table'")]
+            for table in tables:
+                if table != "mock_meta" and not table.startswith("sqlite_"):
+                    self.execute(f'DELETE FROM "{table}"')
