@@ -30,7 +30,7 @@ from mockserver import resources  # noqa: F401  (registers every handler)
 from mockserver.auth import OPEN_IDENTITY, Identity, KeyRing, is_public_path, key_from_header
 from mockserver.errors import FlowiseError, ForbiddenError, GateUnauthorizedError, error_response
 from mockserver.metrics import Metrics
-from mockserver.operations import Call, check_bindings, handlers
+from mockserver.operations import Call, Handler, check_bindings, handlers
 from mockserver.ratelimit import RateLimits
 from mockserver.settings import MockSettings
 from mockserver.spec import Operation, Spec, describe, load_spec
@@ -57,8 +57,9 @@ def _template_regex(template: str) -> re.Pattern[str]:
 class Pipeline:
     """The request pipeline for spec operations, the gate, and unknown routes."""
 
-    def __init__(self, state: MockState) -> None:
+    def __init__(self, state: MockState, registry: dict[str, Handler]) -> None:
         self.state = state
+        self.handlers = registry
         self.spec = state.spec
         self.settings = state.settings
         self.keys: KeyRing = state.extras["keys"]
@@ -121,7 +122,7 @@ class Pipeline:
                 raise ForbiddenError()
             call = await self.build_call(request, op, path_params, identity)
             extra_headers = self.before_handler(call)
-            result = await handlers[op.operation_id](call)
+            result = await self.handlers[op.operation_id](call)
             response = self.to_response(result)
             for name, value in extra_headers.items():
                 response.headers.setdefault(name, value)
@@ -387,10 +388,11 @@ def _data_dir(settings: MockSettings) -> str:
     return str(Path(settings.db).expanduser().resolve().parent / "flowise-mock-data")
 
 
-def build_state(settings: MockSettings, spec: Spec | None = None) -> MockState:
+def build_state(settings: MockSettings, spec: Spec | None = None,
+                registry: dict[str, Handler] | None = None) -> MockState:
     """Open the database, load the spec and make sure the workspace and an admin key exist."""
     spec = spec or load_spec()
-    check_bindings(set(spec.operations))
+    check_bindings(set(spec.operations), handlers if registry is None else registry)
     db = Database(settings.db)
     workspace_id = db.meta("workspaceId")
     if workspace_id is None:
@@ -410,12 +412,17 @@ def build_state(settings: MockSettings, spec: Spec | None = None) -> MockState:
     return state
 
 
-def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None) -> FastAPI:
+def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None,
+               registry: dict[str, Handler] | None = None) -> FastAPI:
     """Build the mock: raises ``UnboundOperationError`` or ``SpecError`` before serving anything if the spec
-    and the handlers disagree or the spec cannot be read."""
+    and the handlers disagree or the spec cannot be read.
+
+    ``spec`` and ``registry`` replace the spec file and the handler registry (tests of the pipeline itself).
+    """
     settings = settings or MockSettings()
-    state = build_state(settings, spec)
-    pipeline = Pipeline(state)
+    registry = handlers if registry is None else registry
+    state = build_state(settings, spec, registry)
+    pipeline = Pipeline(state, registry)
 
     async def api(request: Request) -> Response:
         return await pipeline.dispatch(request)
@@ -425,7 +432,7 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
 
     async def not_found(request: Request) -> Response:
         try:
-            if request.url.path.startswith(API_PREFIX):
+            if "/api/v1/" in request.url.path.lower():
                 pipeline.authenticate(request)
         except FlowiseError as error:
             return error.response()

@@ -68,13 +68,14 @@ class Identity:
     key_id: str
     key_name: str
     permissions: frozenset[str]
+    unrestricted: bool = False
 
     def allows(self, any_of: list[str]) -> bool:
-        return not any_of or bool(self.permissions.intersection(any_of))
+        return self.unrestricted or not any_of or bool(self.permissions.intersection(any_of))
 
 
-#: The identity used when auth is off (``--no-auth``): every permission.
-OPEN_IDENTITY = Identity("no-auth", "no-auth", frozenset(ALL_PERMISSIONS))
+#: The identity used when auth is off (``--no-auth``): allowed everything.
+OPEN_IDENTITY = Identity("no-auth", "no-auth", frozenset(ALL_PERMISSIONS), unrestricted=True)
 
 
 def is_public_path(path: str) -> bool:

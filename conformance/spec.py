@@ -1,0 +1,209 @@
+"""The spec as the suite reads it: operations with their auth, permissions, tags and upstream notes.
+
+schemathesis reads the spec for itself; the hand-written layer needs a smaller view of it: which
+operations are public, which take a chatflow-bound key, which write, which tags exist (for
+`--only`), and validators for named schemas (the stream's `PredictionStreamEvent` above all),
+resolved against the whole document so `$ref`s work exactly as in the spec.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from conformance.errors import SpecError
+
+__all__ = ["Operation", "SpecIndex", "load_spec"]
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+SPEC_URI = "urn:flowise-spec"
+_PARAM = re.compile(r"\{([^}]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation of the spec, reduced to what the hand-written checks need."""
+
+    operation_id: str
+    method: str
+    path: str
+    tags: tuple[str, ...]
+    summary: str
+    #: `security: []`: no key needed.
+    public: bool
+    #: `security: [{}, {bearerApiKey: []}]`: a key is optional (prediction, vector upsert).
+    optional_auth: bool
+    chatflow_key: bool
+    permissions: tuple[str, ...]
+    upstream: tuple[str, ...]
+    raw: dict[str, Any]
+
+    @property
+    def writes(self) -> bool:
+        return self.method not in {"GET", "HEAD", "OPTIONS"}
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PARAM.findall(self.path)
+
+    @property
+    def needs_key(self) -> bool:
+        return not self.public and not self.optional_auth
+
+    @property
+    def statuses(self) -> set[str]:
+        return set(self.raw.get("responses", {}))
+
+    def concrete_path(self, values: dict[str, str] | None = None, default: str = "") -> str:
+        """The path with its parameters filled in (missing ones get `default`)."""
+        values = values or {}
+        return _PARAM.sub(lambda match: values.get(match.group(1), default), self.path)
+
+    def media_types(self, status: str = "200") -> list[str]:
+        response = self.raw.get("responses", {}).get(status, {})
+        return list((response.get("content") or {}).keys())
+
+
+class SpecIndex:
+    """Operations and schema validators of one loaded spec document."""
+
+    def __init__(self, document: dict[str, Any], *, source: str = "spec") -> None:
+        self.document = document
+        self.source = source
+        self._registry: Registry = Registry().with_resource(
+            SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+        )
+        global_security = document.get("security", [])
+        operations = []
+        for path, item in (document.get("paths") or {}).items():
+            for method, raw in item.items():
+                if method not in METHODS or not isinstance(raw, dict):
+                    continue
+                operation_id = raw.get("operationId")
+                if not operation_id:
+                    raise SpecError(f"{source}: {method.upper()} {path} has no operationId")
+                security = raw.get("security", global_security)
+                operations.append(
+                    Operation(
+                        operation_id=operation_id,
+                        method=method.upper(),
+                        path=path,
+                        tags=tuple(raw.get("tags") or ()),
+                        summary=str(raw.get("summary", "")),
+                        public=security == [],
+                        optional_auth=bool(security) and any(requirement == {} for requirement in security),
+                        chatflow_key=bool(raw.get("x-flowise-chatflow-key")),
+                        permissions=tuple(raw.get("x-flowise-permission") or ()),
+                        upstream=tuple(str(note.get("id")) for note in raw.get("x-flowise-upstream") or ()),
+                        raw=raw,
+                    )
+                )
+        if not operations:
+            raise SpecError(f"{source}: no operations")
+        self.operations: list[Operation] = operations
+        self.by_id: dict[str, Operation] = {operation.operation_id: operation for operation in operations}
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.operations)
+
+    def __getitem__(self, operation_id: str) -> Operation:
+        try:
+            return self.by_id[operation_id]
+        except KeyError:
+            raise SpecError(f"{self.source}: no operation {operation_id!r}") from None
+
+    def get(self, operation_id: str) -> Operation | None:
+        return self.by_id.get(operation_id)
+
+    def find(self, method: str, path: str) -> Operation | None:
+        for operation in self.operations:
+            if operation.method == method.upper() and operation.path == path:
+                return operation
+        return None
+
+    @property
+    def version(self) -> str:
+        return str(self.document.get("info", {}).get("version", ""))
+
+    @property
+    def tags(self) -> list[str]:
+        declared = [tag.get("name") for tag in self.document.get("tags", []) if isinstance(tag, dict)]
+        used = [tag for operation in self.operations for tag in operation.tags]
+        return list(dict.fromkeys([*declared, *used]))
+
+    @cached_property
+    def upstream_ids(self) -> set[str]:
+        return {note for operation in self.operations for note in operation.upstream}
+
+    def resolve(self, pointer: str) -> Any:
+        """Follow a local `#/...` pointer (or a `$ref` object) in the document."""
+        if isinstance(pointer, dict):
+            pointer = pointer.get("$ref", "")
+        if not isinstance(pointer, str) or not pointer.startswith("#/"):
+            raise SpecError(f"{self.source}: not a local JSON pointer: {pointer!r}")
+        node: Any = self.document
+        for part in pointer[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            try:
+                node = node[part]
+            except (KeyError, TypeError, IndexError):
+                raise SpecError(f"{self.source}: {pointer} does not exist") from None
+        return node
+
+    def validator(self, pointer: str) -> Callable[[Any], list[str]]:
+        """A function returning the validation errors of an instance against a schema in the spec."""
+        self.resolve(pointer)
+        validator = Draft202012Validator({"$ref": SPEC_URI + pointer}, registry=self._registry)
+
+        def validate(instance: Any) -> list[str]:
+            errors = sorted(validator.iter_errors(instance), key=lambda error: list(error.path))
+            return [_describe(error) for error in errors]
+
+        return validate
+
+    @cached_property
+    def event_schema_pointer(self) -> str:
+        """The pointer `x-flowise-event-schema` names on the prediction's text/event-stream response."""
+        for operation in self.operations:
+            for response in operation.raw.get("responses", {}).values():
+                media = ((response or {}).get("content") or {}).get("text/event-stream")
+                if isinstance(media, dict) and media.get("x-flowise-event-schema"):
+                    pointer = media["x-flowise-event-schema"]
+                    return pointer["$ref"] if isinstance(pointer, dict) else str(pointer)
+        raise SpecError(f"{self.source}: no text/event-stream response carries x-flowise-event-schema")
+
+    @cached_property
+    def event_validator(self) -> Callable[[Any], list[str]]:
+        return self.validator(self.event_schema_pointer)
+
+
+def _describe(error: Any) -> str:
+    where = "/".join(str(part) for part in error.absolute_path)
+    message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+    return f"{where or '(root)'}: {message}"
+
+
+def load_spec(path: Path) -> SpecIndex:
+    """Read and index the spec; any problem is a `SpecError` (the run cannot go on without it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read the spec: {exc.strerror or exc}", url=str(path)) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise SpecError(f"the spec is not valid YAML{where}: {getattr(exc, 'problem', exc)}", url=str(path)) from None
+    if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3."):
+        raise SpecError("the spec is not an OpenAPI 3.x document", url=str(path))
+    return SpecIndex(document, source=str(path))

@@ -1,0 +1,256 @@
+"""What a chatflow's flowData asks for: memory, retrieval, tools, splitter, streaming, follow-ups.
+
+Flowise decides behaviour from the nodes of the graph, not from flags on the chatflow: a node in the
+``Memory`` category gives the answer a history and the response a ``memoryType`` (its label); a vector store
+node makes the chain retrieve (from the chatflow's own upserted vectors, or from a document store for the
+``documentStoreVS`` node); tool nodes feed ``usedTools``; a text splitter sets the upsert's chunking.
+``FlowProfile`` is that reading, done once per request, so the answer engine never looks at raw JSON.
+
+A flowData of ``{"nodes":[],"edges":[]}`` is valid here: it answers as a plain LLM with no memory.
+``overrideConfig`` replaces node inputs only when the chatflow's ``apiConfig.overrideConfig.status`` is
+true (Flowise's ``replaceInputsWithConfig``); a dict value keyed by node id targets single nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.llm.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+
+__all__ = [
+    "FlowProfile",
+    "Node",
+    "api_override_enabled",
+    "follow_ups_enabled",
+    "is_streamable",
+    "parse_json_text",
+    "read_profile",
+]
+
+_CATEGORY_BY_NAME = (
+    (re.compile(r"(Memory|memory)$"), "Memory"),
+    (re.compile(r"(VectorStore|VS|pinecone|chroma|faiss|qdrant|weaviate|milvus|supabase|postgres|redis|"
+                r"elasticsearch|opensearch|mongoDBAtlas|upstash|zep)$", re.IGNORECASE), "Vector Stores"),
+    (re.compile(r"Splitter$"), "Text Splitters"),
+    (re.compile(r"^(calculator|customTool|serpAPI|serper|requestsGet|requestsPost|readFile|writeFile|"
+                r"retrieverTool|chainTool|chatflowTool|currentDateTime|webBrowser|braveSearchAPI)$"), "Tools"),
+)
+_VAR_REF = re.compile(r"\$vars\.([A-Za-z_][\w-]*)")
+_RESERVED_OVERRIDES = frozenset({"sessionId", "vars", "chatId"})
+
+
+def parse_json_text(text: Any, default: Any = None) -> Any:
+    """Parse a JSON-string column (``apiConfig``, ``chatbotConfig``...); a dict passes through, junk gives ``default``."""
+    if isinstance(text, (dict, list)):
+        return text
+    if not isinstance(text, str) or not text.strip():
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+@dataclass
+class Node:
+    """One flow node, reduced to what the mock reads from ``node.data``."""
+
+    id: str
+    name: str
+    label: str
+    category: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Node:
+        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+        name = str(data.get("name") or raw.get("id") or "")
+        category = str(data.get("category") or "")
+        if not category:
+            for pattern, guessed in _CATEGORY_BY_NAME:
+                if pattern.search(name):
+                    category = guessed
+                    break
+        return cls(
+            id=str(raw.get("id") or data.get("id") or name),
+            name=name,
+            label=str(data.get("label") or name),
+            category=category,
+            inputs=dict(data.get("inputs") or {}),
+            outputs=dict(data.get("outputs") or {}),
+        )
+
+    def truthy(self, key: str) -> bool:
+        value = self.inputs.get(key)
+        return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+@dataclass
+class FlowProfile:
+    """The behaviour a chatflow's graph asks for (see the module docstring)."""
+
+    chatflow_id: str
+    kind: str
+    nodes: list[Node]
+    edges: list[tuple[str, str]]
+    memory_label: str | None = None
+    memory_session_input: str | None = None
+    retrieval_namespaces: list[str] = field(default_factory=list)
+    top_k: int = 4
+    return_source_documents: bool = False
+    tools: list[Node] = field(default_factory=list)
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    var_names: list[str] = field(default_factory=list)
+
+    @property
+    def is_agentflow(self) -> bool:
+        return self.kind == "AGENTFLOW"
+
+    @property
+    def has_memory(self) -> bool:
+        return self.memory_label is not None
+
+    @property
+    def retrieves(self) -> bool:
+        return bool(self.retrieval_namespaces)
+
+    def node(self, node_id: str) -> Node | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
+
+    def successors(self, node_id: str) -> list[str]:
+        return [target for source, target in self.edges if source == node_id]
+
+    def predecessors(self, node_id: str) -> list[str]:
+        return [source for source, target in self.edges if target == node_id]
+
+
+def api_override_enabled(chatflow: dict[str, Any]) -> bool:
+    """Flowise applies ``overrideConfig`` to node inputs only when ``apiConfig.overrideConfig.status`` is true."""
+    api_config = parse_json_text(chatflow.get("apiConfig"), {}) or {}
+    override = api_config.get("overrideConfig") if isinstance(api_config, dict) else None
+    return isinstance(override, dict) and override.get("status") is True
+
+
+def follow_ups_enabled(chatflow: dict[str, Any]) -> bool:
+    """Follow-up prompts are on when the chatflow's ``followUpPrompts`` (or chatbotConfig's) has ``status: true``."""
+    for source in (parse_json_text(chatflow.get("followUpPrompts"), {}),
+                   (parse_json_text(chatflow.get("chatbotConfig"), {}) or {}).get("followUpPrompts")):
+        if isinstance(source, dict) and source.get("status") in (True, "true"):
+            return True
+    return False
+
+
+def is_streamable(chatflow: dict[str, Any]) -> bool:
+    """``GET /chatflows-streaming/{id}``'s answer, as Flowise's ``isFlowValidForStream`` decides it.
+
+    Agentflows always stream. A chatflow does not when post-processing is on, when an ending node is a
+    custom-function "EndingNode", or when a chat model node has ``streaming: false``; an empty graph does.
+    """
+    if chatflow.get("type") in ("AGENTFLOW", "MULTIAGENT"):
+        return True
+    config = parse_json_text(chatflow.get("chatbotConfig"), {}) or {}
+    post = config.get("postProcessing") if isinstance(config, dict) else None
+    if isinstance(post, dict) and post.get("enabled") is True:
+        return False
+    flow = parse_json_text(chatflow.get("flowData"), {}) or {}
+    for raw in flow.get("nodes") or []:
+        if not isinstance(raw, dict):
+            continue
+        node = Node.from_json(raw)
+        if node.outputs.get("output") == "EndingNode":
+            return False
+        if node.category in ("Chat Models", "LLMs") and node.inputs.get("streaming") in (False, "false"):
+            return False
+    return True
+
+
+def _apply_overrides(nodes: list[Node], overrides: dict[str, Any]) -> None:
+    for key, value in overrides.items():
+        if key in _RESERVED_OVERRIDES:
+            continue
+        by_node = isinstance(value, dict) and any(n.id in value for n in nodes)
+        for node in nodes:
+            if by_node:
+                if node.id in value and key in node.inputs:
+                    node.inputs[key] = value[node.id]
+            elif key in node.inputs:
+                node.inputs[key] = value
+
+
+def _int_input(value: Any, default: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
+
+
+def _read_chatflow(profile: FlowProfile) -> None:
+    connected = {s for s, _ in profile.edges} | {t for _, t in profile.edges}
+    for node in profile.nodes:
+        if node.category == "Memory" and profile.memory_label is None and (node.id in connected or not profile.edges):
+            profile.memory_label = node.label
+            session = node.inputs.get("sessionId")
+            profile.memory_session_input = session if isinstance(session, str) and session else None
+        elif node.category == "Vector Stores":
+            store = node.inputs.get("selectedStore") if node.name == "documentStoreVS" else None
+            namespace = str(store) if store else profile.chatflow_id
+            if namespace not in profile.retrieval_namespaces:
+                profile.retrieval_namespaces.append(namespace)
+            profile.top_k = _int_input(node.inputs.get("topK"), profile.top_k)
+        elif node.category == "Tools":
+            profile.tools.append(node)
+        elif node.category == "Text Splitters":
+            profile.chunk_size = _int_input(node.inputs.get("chunkSize"), DEFAULT_CHUNK_SIZE)
+            overlap = node.inputs.get("chunkOverlap")
+            try:
+                profile.chunk_overlap = max(0, int(str(overlap).strip()))
+            except (TypeError, ValueError):
+                profile.chunk_overlap = DEFAULT_CHUNK_OVERLAP
+        if node.truthy("returnSourceDocuments"):
+            profile.return_source_documents = True
+
+
+def _read_agentflow(profile: FlowProfile) -> None:
+    for node in profile.nodes:
+        stores: list[Any] = []
+        for key in ("agentKnowledgeDocumentStores", "retrieverKnowledgeDocumentStores"):
+            value = node.inputs.get(key)
+            if isinstance(value, list):
+                stores.extend(value)
+        for entry in stores:
+            store = entry.get("documentStore") if isinstance(entry, dict) else None
+            if isinstance(store, str) and store:
+                namespace = store.split(":", 1)[0]
+                if namespace not in profile.retrieval_namespaces:
+                    profile.retrieval_namespaces.append(namespace)
+                if entry.get("returnSourceDocuments") in (True, "true"):
+                    profile.return_source_documents = True
+
+
+def read_profile(chatflow: dict[str, Any], overrides: dict[str, Any] | None = None) -> FlowProfile:
+    """Read ``chatflow`` (a ``chat_flow`` row) into a profile; ``overrides`` are already gated by the caller."""
+    flow = parse_json_text(chatflow.get("flowData"), {}) or {}
+    raw_nodes = [n for n in flow.get("nodes") or [] if isinstance(n, dict)]
+    nodes = [Node.from_json(n) for n in raw_nodes]
+    if overrides:
+        _apply_overrides(nodes, overrides)
+    edges = [
+        (str(e.get("source")), str(e.get("target")))
+        for e in flow.get("edges") or []
+        if isinstance(e, dict) and e.get("source") and e.get("target")
+    ]
+    profile = FlowProfile(chatflow_id=str(chatflow.get("id")), kind=str(chatflow.get("type") or "CHATFLOW"),
+                          nodes=nodes, edges=edges)
+    if profile.is_agentflow:
+        _read_agentflow(profile)
+    else:
+        _read_chatflow(profile)
+    text = chatflow.get("flowData") if isinstance(chatflow.get("flowData"), str) else json.dumps(flow)
+    profile.var_names = sorted(set(_VAR_REF.findall(text)))
+    return profile
