@@ -1,0 +1,145 @@
+"""One conformance run: the profile, the spec, the client, the ledger, and the outcomes so far.
+
+The pytest plugin creates it when `--flowise-url` is given and hands it to fixtures and hooks; the
+objects here know nothing of pytest. Its two duties at the end are the safety ones: delete what
+the run created (ledger first, then a sweep for anything else carrying this run's unique name
+prefix, in case a created resource's id was never seen), and write the reports.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from conformance.client import TargetClient
+from conformance.deviations import Deviations, load_deviations
+from conformance.families import FAMILIES
+from conformance.fixtures import provision
+from conformance.ledger import CleanupResult, Entry, Ledger
+from conformance.outcomes import Outcome, RunReport
+from conformance.probe import probe_target
+from conformance.profile import Capabilities, TargetProfile
+from conformance.reports import write_all
+from conformance.spec import SpecIndex, load_spec
+
+__all__ = ["ConformanceSession", "default_report_dir"]
+
+
+def default_report_dir(now: float | None = None) -> Path:
+    return Path("reports") / "conformance" / time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+
+
+def _iso(moment: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(moment))
+
+
+@dataclass
+class ConformanceSession:
+    profile: TargetProfile
+    spec: SpecIndex
+    deviations: Deviations
+    client: TargetClient
+    ledger: Ledger
+    report_dir: Path
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    outcomes: list[Outcome] = field(default_factory=list)
+    notes: dict[str, object] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+    #: Cached result of the schemathesis layer (it runs once per session, on first use).
+    schema_run: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, profile: TargetProfile) -> ConformanceSession:
+        """Load what the run needs; raises SpecError/ConfigError before any request is sent."""
+        report_dir = profile.report_dir or default_report_dir()
+        spec = load_spec(profile.spec_path)
+        return cls(
+            profile=profile,
+            spec=spec,
+            deviations=load_deviations(),
+            client=TargetClient(profile),
+            ledger=Ledger(profile.run_id, path=report_dir / "ledger.json"),
+            report_dir=report_dir,
+        )
+
+    def prepare(self) -> Capabilities:
+        """Probe the target (raises when it cannot be judged), then provision the run's fixtures."""
+        capabilities = probe_target(self.client)
+        self.capabilities = provision(self.client, self.ledger, capabilities)
+        self.profile = self.profile.with_capabilities(self.capabilities)
+        self.client.profile = self.profile
+        return self.capabilities
+
+    def record(self, outcome: Outcome) -> None:
+        with self._lock:
+            self.outcomes.append(outcome)
+
+    # -- the end of a run ----------------------------------------------------------------------------
+
+    def _delete(self, entry: Entry) -> int | None:
+        response = self.client.delete(entry.delete_path, params=entry.params or None)
+        return response.status_code
+
+    def sweep(self) -> list[CleanupResult]:
+        """Delete resources named with this run's prefix that the ledger never heard of."""
+        results: list[CleanupResult] = []
+        for family in FAMILIES.values():
+            try:
+                response = self.client.get(family.collection)
+                items = response.json() if response.status_code == 200 else []
+            except (httpx.HTTPError, ValueError):
+                continue
+            if isinstance(items, dict):
+                items = items.get("data", [])
+            for item in items if isinstance(items, list) else []:
+                if not isinstance(item, dict) or "id" not in item:
+                    continue
+                if not self.ledger.is_ours_name(family.name_of(item)):
+                    continue
+                entry = Entry(kind=family.kind, id=str(item["id"]), delete_path=family.item_path(str(item["id"])))
+                try:
+                    results.append(CleanupResult(entry=entry, status=self._delete(entry)))
+                except httpx.HTTPError as exc:
+                    results.append(CleanupResult(entry=entry, status=None, error=str(exc)))
+        return results
+
+    def cleanup(self) -> list[CleanupResult]:
+        if self.profile.read_only:
+            return []
+        results = self.ledger.cleanup(self._delete)
+        if self.capabilities.writes:
+            results += self.sweep()
+        failed = [result for result in results if not result.ok]
+        self.notes["cleanup"] = f"{len(results) - len(failed)} deleted, {len(failed)} not deleted"
+        if failed:
+            self.notes["cleanup_failures"] = "; ".join(
+                f"{result.entry.kind} {result.entry.id}: {result.status or result.error}" for result in failed
+            )
+        return results
+
+    def report(self) -> RunReport:
+        return RunReport(
+            target=self.profile.base_url,
+            run_id=self.profile.run_id,
+            started=_iso(self.started),
+            finished=_iso(time.time()),
+            strict=self.profile.strict,
+            read_only=self.profile.read_only,
+            capabilities=self.capabilities.to_dict(),
+            outcomes=list(self.outcomes),
+            notes={
+                "spec": f"{self.spec.source} (version {self.spec.version})",
+                "requests sent by the semantics layer": self.client.sent,
+                **self.notes,
+            },
+        )
+
+    def write_reports(self) -> Mapping[str, Path]:
+        return write_all(self.report(), self.report_dir, junit=self.profile.junit)

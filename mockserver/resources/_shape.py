@@ -1,0 +1,132 @@
+"""Row → JSON helpers shared by the resource families (not a handler module: the underscore keeps it out
+of the auto-import in ``resources/__init__``).
+
+Rows come out of SQLite with Flowise's field names already, so shaping is mostly about the few things
+SQLite cannot say: booleans (stored as integers), key order (Flowise's ``save()`` answers the fields sent
+first, then the generated ones), pagination (``{data, total}`` only when both ``page`` and ``limit`` are
+given) and the not-found/delete answers, whose real-server deviation is read from the operation's
+``x-flowise-upstream`` notes so the spec stays the single place that says which family misbehaves how.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from mockserver import quirks
+from mockserver.errors import FlowiseError
+from mockserver.store.db import now_iso, to_json_text
+
+if TYPE_CHECKING:
+    from mockserver.operations import Call
+
+__all__ = [
+    "as_bool",
+    "bump_date",
+    "delete_answer",
+    "listing",
+    "missing",
+    "new_id",
+    "parse_json",
+    "saved_order",
+    "store_value",
+]
+
+Shape = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def as_bool(value: Any) -> bool | None:
+    """A boolean column as Flowise serialises it: SQLite's 0/1 become false/true, NULL stays null."""
+    return None if value is None else bool(value)
+
+
+def store_value(value: Any, *, json_text: bool = False) -> Any:
+    """A request value as it is stored: booleans as integers, JSON columns as text (objects serialised)."""
+    if isinstance(value, bool):
+        return int(value)
+    if json_text:
+        return to_json_text(value)
+    return value
+
+
+def parse_json(text: Any, default: Any = None) -> Any:
+    """A JSON-string column parsed, or ``default`` when it is empty or not JSON (Flowise would 500 there;
+    the mock prefers to keep answering)."""
+    if text is None or text == "":
+        return default
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def bump_date(previous: str | None) -> str:
+    """A new ``updatedDate`` strictly after ``previous``: two writes in the same millisecond must still
+    order (newest-first lists) and must still count as a change (``has-changed``)."""
+    stamp = now_iso()
+    if previous and stamp <= previous:
+        try:
+            before = datetime.fromisoformat(previous.replace("Z", "+00:00"))
+        except ValueError:
+            return stamp
+        later = before.astimezone(UTC) + timedelta(milliseconds=1)
+        stamp = later.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stamp
+
+
+def saved_order(sent: Iterable[str], entity: dict[str, Any], generated: Sequence[str]) -> dict[str, Any]:
+    """The key order of a TypeORM ``save()`` answer: the fields the client sent, then ``generated``
+    (workspaceId, id, dates), then every other column."""
+    out: dict[str, Any] = {}
+    for key in [*sent, *generated, *entity]:
+        if key in entity and key not in out:
+            out[key] = entity[key]
+    return out
+
+
+def _has_upstream(call: Call, upstream: str) -> bool:
+    op = call.state.spec.operations.get(call.operation_id)
+    return op is not None and upstream in op.upstream_ids
+
+
+def missing(call: Call, message: str, *, where: str) -> FlowiseError:
+    """The error for an unknown id: 404 by contract. Under ``--quirks`` it is the wrapped 500 only where
+    the spec records ``missing-id-500`` for this operation (``GET /chatflows/{id}`` really answers 404)."""
+    if _has_upstream(call, "missing-id-500"):
+        return quirks.not_found(call, message, where=where)
+    return FlowiseError(404, message)
+
+
+def delete_answer(call: Call, affected: int, message: str, *, where: str) -> dict[str, Any]:
+    """``{"raw": [], "affected": n}``; a miss is 404, or under ``--quirks`` whatever the operation's
+    ``x-flowise-upstream`` note says (``missing-id-500`` or ``delete-missing-200``)."""
+    for upstream in ("missing-id-500", "delete-missing-200"):
+        if _has_upstream(call, upstream):
+            return quirks.deleted(call, affected, message, where=where, upstream=upstream)
+    if affected == 0:
+        raise FlowiseError(404, message)
+    return {"raw": [], "affected": affected}
+
+
+def listing(call: Call, table: str, shape: Shape, *, where: str = "", params: Sequence[Any] = (),
+            order: str = "updatedDate DESC, rowid DESC") -> list[dict[str, Any]] | dict[str, Any]:
+    """The workspace's rows of ``table``: a plain array, or ``{data, total}`` when ``page`` and ``limit``
+    are both given (Flowise paginates only then)."""
+    condition = "workspaceId = ?" + (f" AND ({where})" if where else "")
+    args = [call.workspace_id, *params]
+    sql = f'SELECT * FROM "{table}" WHERE {condition} ORDER BY {order}'
+    page, limit = call.query.get("page"), call.query.get("limit")
+    if page and limit:
+        total = call.db.scalar(f'SELECT COUNT(*) FROM "{table}" WHERE {condition}', args)
+        rows = call.db.query(f"{sql} LIMIT ? OFFSET ?", [*args, limit, (page - 1) * limit])
+        return {"data": [shape(row) for row in rows], "total": total}
+    return [shape(row) for row in call.db.query(sql, args)]

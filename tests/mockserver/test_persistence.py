@@ -1,0 +1,107 @@
+"""Durability through a real ``flowise-mock`` process: restart and ``kill -9`` lose no acknowledged write."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+KEY = "persist-admin-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(db: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver.cli", "--host", "127.0.0.1", "--port", str(port), "--db", str(db),
+         "--api-key", KEY, "--fast", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"flowise-mock exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).text == "pong":
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("flowise-mock did not start in 30 s")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "mock.db"
+
+
+def test_restart_serves_everything_created_before(db: Path) -> None:
+    port = free_port()
+    proc = start(db, port)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        flow = httpx.post(f"{base}/chatflows", headers=AUTH, json={
+            "name": "kept", "type": "CHATFLOW", "flowData": '{"nodes":[],"edges":[]}'}).json()
+        var = httpx.post(f"{base}/variables", headers=AUTH, json={"name": "kept", "value": "1", "type": "static"}).json()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    proc = start(db, port)
+    try:
+        assert httpx.get(f"{base}/chatflows/{flow['id']}", headers=AUTH).json()["name"] == "kept"
+        assert var["id"] in [v["id"] for v in httpx.get(f"{base}/variables", headers=AUTH).json()]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_kill_9_mid_writes_loses_no_acknowledged_write(db: Path) -> None:
+    port = free_port()
+    proc = start(db, port)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        with httpx.Client(headers=AUTH, timeout=5) as client:
+            i = 0
+            while not stop.is_set():
+                try:
+                    r = client.post(f"{base}/variables", json={"name": f"v{i}", "value": str(i), "type": "static"})
+                except httpx.HTTPError:
+                    return
+                if r.status_code == 200:
+                    acknowledged.append(r.json()["id"])
+                i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while len(acknowledged) < 30 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stop.set()
+    thread.join(timeout=10)
+    assert len(acknowledged) >= 30, "the writer made too little progress before the kill"
+    proc = start(db, port)
+    try:
+        stored = {v["id"] for v in httpx.get(f"{base}/variables", headers=AUTH).json()}
+        lost = [i for i in acknowledged if i not in stored]
+        assert not lost, f"{len(lost)} acknowledged writes lost after kill -9"
+    finally:
+        proc.kill()
+        proc.wait()
