@@ -72,6 +72,7 @@ class Ledger:
         self.path = path
         self._entries: list[Entry] = []
         self._removed: list[Entry] = []
+        self._claimed: set[str] = set()
         self._lock = threading.RLock()
 
     @property
@@ -104,9 +105,20 @@ class Ledger:
             self._save()
         return entry
 
-    def owns(self, id: object, *, kind: str | None = None) -> bool:
+    def claim(self, value: object) -> None:
+        """Remember an id the run produced that has no DELETE of its own (a chat id, a message id)."""
         with self._lock:
-            return any(entry.id == str(id) and (kind is None or entry.kind == kind) for entry in self._entries)
+            self._claimed.add(str(value))
+
+    def owns(self, id: object, *, kind: str | None = None) -> bool:
+        """Whether the run made this id (kind None: any entry or claimed value)."""
+        with self._lock:
+            if kind is None and str(id) in self._claimed:
+                return True
+            return any(
+                entry.id == str(id) and (kind is None or entry.kind == kind)
+                for entry in (*self._entries, *self._removed)
+            )
 
     def ids(self, kind: str) -> list[str]:
         with self._lock:

@@ -35,10 +35,11 @@ def _read_line(response: Any) -> bytes:
     return response._response.readline(b"\n")
 
 
-def stream_prediction(user: FlowiseUser, body: dict[str, Any]) -> StreamResult:
+def stream_prediction(user: FlowiseUser, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> StreamResult:
     """POST a streaming prediction, read it to `end` and report it; returns the measured result."""
     method, row = LOCUST_ROWS["stream"]
-    headers = {**user.auth_headers(), "Content-Type": "application/json", "Accept": "text/event-stream"}
+    headers = {**user.auth_headers(), "Content-Type": "application/json", "Accept": "text/event-stream",
+               **(headers or {})}
     payload = json.dumps({**body, "streaming": True})
     started_at = time.time()
     clock_start = time.perf_counter()

@@ -71,7 +71,7 @@ class EmbeddedMock:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [*self.program, "--host", "127.0.0.1", "--port", str(self.port), "--db", ":memory:", "--no-auth",
+        return [*self.program, "--host", "127.0.0.1", "--port", str(self.port), "--db", ":memory:", "--no-auth", "--quiet",
                 *self.timing.flags(), "--max-concurrent", str(self.max_concurrent), *self.extra_args]
 
     def start(self, *, timeout_s: float = 30.0) -> str:

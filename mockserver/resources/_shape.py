@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from mockserver.operations import Call
 
 __all__ = [
+    "CHATFLOW_BOOLS",
     "as_bool",
     "bump_date",
+    "chatflow_json",
     "delete_answer",
     "listing",
     "missing",
@@ -45,6 +47,15 @@ def new_id() -> str:
 def as_bool(value: Any) -> bool | None:
     """A boolean column as Flowise serialises it: SQLite's 0/1 become false/true, NULL stays null."""
     return None if value is None else bool(value)
+
+
+#: chat_flow's boolean columns (SQLite integers).
+CHATFLOW_BOOLS = ("deployed", "isPublic", "webhookSecretConfigured")
+
+
+def chatflow_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``chat_flow`` row as Flowise answers it: every column, in entity order, booleans as JSON booleans."""
+    return {key: as_bool(value) if key in CHATFLOW_BOOLS else value for key, value in row.items()}
 
 
 def store_value(value: Any, *, json_text: bool = False) -> Any:

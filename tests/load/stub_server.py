@@ -170,6 +170,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--itl-ms", type=float, default=10.0)
     parser.add_argument("--answer-tokens", type=int, default=8)
     parser.add_argument("--api-key", default=None)
+    # flowise-mock's other flags, accepted so the same command line starts either server.
+    parser.add_argument("--db")
+    parser.add_argument("--no-auth", action="store_true")
+    parser.add_argument("--fast", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--itl-dist")
+    parser.add_argument("--tokens-per-chunk", type=int)
+    parser.add_argument("--max-concurrent", type=int)
     args = parser.parse_args(argv)
     timing = StubTiming(ttft_ms=args.ttft_ms, itl_ms=args.itl_ms, answer_tokens=args.answer_tokens,
                         api_key=args.api_key)

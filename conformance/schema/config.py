@@ -1,0 +1,89 @@
+"""schemathesis configuration from the target profile, and the spec as schemathesis should read it.
+
+Choices that matter for safety and for a fair verdict:
+- every phase runs (examples, coverage, fuzzing, stateful) with positive and negative data;
+- undeclared HTTP methods are probed with TRACE only: a real Flowise routes more than the spec
+  lists (e.g. `DELETE /executions`), so a generated `DELETE` on an undeclared path could delete
+  production data;
+- requests time out after `--timeout` (an event stream is read for at most that long in total);
+- `--rate-limit` paces schemathesis too; no Hypothesis database is written.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from conformance.profile import TargetProfile
+
+__all__ = ["build_config", "schemathesis_view"]
+
+WORKERS = 2
+
+
+def _rate(requests_per_second: float) -> str:
+    if requests_per_second >= 1:
+        return f"{int(requests_per_second)}/s"
+    return f"{max(1, int(requests_per_second * 60))}/m"
+
+
+def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
+    """A `schemathesis.Config` for one run against the profile's target."""
+    from schemathesis import Config
+
+    data: dict[str, Any] = {
+        "base-url": profile.api_root,
+        "request-timeout": profile.timeout,
+        "workers": WORKERS,
+        "suppress-health-check": ["all"],
+        "generation": {
+            "mode": "all",
+            "max-examples": profile.examples,
+            "database": "none",
+        },
+        "phases": {
+            "coverage": {"unexpected-methods": ["TRACE"]},
+            "stateful": {"max-steps": max(5, profile.examples)},
+        },
+    }
+    if profile.api_key:
+        data["headers"] = {"Authorization": f"Bearer {profile.api_key}"}
+    if profile.rate_limit:
+        data["rate-limit"] = _rate(profile.rate_limit)
+    if seed is not None:
+        data["seed"] = seed
+    return Config.from_dict(data)
+
+
+def schemathesis_view(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the spec in which each `text/event-stream` response is described event by event.
+
+    The spec documents the stream as a string plus `x-flowise-event-schema` (the schema of the JSON
+    on each `data:` line). Before OpenAPI 3.2, schemathesis reads a stream's `schema` as the schema
+    of one parsed event (`{"event", "data"}`, `data` being a string), so this rewrites it into that
+    form: `data` is JSON (`contentMediaType`) matching the event schema (`contentSchema`). Nothing
+    else changes.
+    """
+    view = copy.deepcopy(document)
+    for item in (view.get("paths") or {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for response in (operation.get("responses") or {}).values():
+                media = ((response or {}).get("content") or {}).get("text/event-stream")
+                if not isinstance(media, dict) or "x-flowise-event-schema" not in media:
+                    continue
+                pointer = media["x-flowise-event-schema"]
+                reference = pointer if isinstance(pointer, dict) else {"$ref": str(pointer)}
+                media["schema"] = {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": reference,
+                        }
+                    },
+                }
+    return view

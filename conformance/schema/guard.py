@@ -1,0 +1,169 @@
+"""Keep schemathesis' writing requests on the run's own resources, and record what they create.
+
+schemathesis draws ids from examples, from earlier responses (a `GET /chatflows` list holds the
+operator's chatflows) and from inferred links, so left alone it could `DELETE` or `PUT` a
+production resource. Before every writing request this guard replaces any UUID in the path, query
+or body that the run did not create by a fresh random UUID (which names nothing), and prefixes the
+names of new resources with the run prefix. After every call it records what a create, a
+prediction or a feedback produced, so the ledger can delete it at the end. Reads pass untouched.
+
+Flowise ids are UUIDs; a value that is not UUID-shaped cannot name an existing Flowise resource,
+so it is left as generated (schemathesis needs those to test validation).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from conformance.checks.sse import parse_stream
+from conformance.families import FAMILIES, Family
+from conformance.ledger import Ledger
+from conformance.spec import SpecIndex
+
+__all__ = ["WriteGuard"]
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+PREDICTION = "createPrediction"
+
+
+class WriteGuard:
+    """The `before_call` / `after_call` hooks of one schemathesis run."""
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        spec: SpecIndex,
+        read_only: bool,
+        prediction_ids: Iterable[str] = (),
+    ) -> None:
+        self.ledger = ledger
+        self.read_only = read_only
+        self.prediction_ids = set(prediction_ids)
+        self.creates: dict[str, Family] = {}
+        self.updates: dict[str, Family] = {}
+        for family in FAMILIES.values():
+            create = spec.find("POST", family.collection)
+            update = spec.find("PUT", family.item)
+            if create is not None:
+                self.creates[create.operation_id] = family
+            if update is not None:
+                self.updates[update.operation_id] = family
+        #: Writing requests whose foreign ids were replaced (reported in the run notes).
+        self.rewritten = 0
+        self.refused = 0
+
+    # -- before ------------------------------------------------------------------------------------
+
+    def _foreign(self, value: object, operation_id: str | None) -> bool:
+        if not isinstance(value, str) or not UUID.match(value):
+            return False
+        if self.ledger.owns(value):
+            return False
+        return not (operation_id == PREDICTION and value in self.prediction_ids)
+
+    def _scrub(self, value: Any, operation_id: str | None) -> Any:
+        if isinstance(value, dict):
+            return {key: self._scrub(item, operation_id) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._scrub(item, operation_id) for item in value]
+        if self._foreign(value, operation_id):
+            self.rewritten += 1
+            return str(uuid.uuid4())
+        return value
+
+    def before_call(self, context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+        method = str(case.method).upper()
+        if method in SAFE_METHODS:
+            return
+        if self.read_only:
+            # Never reached: a read-only run selects GET operations only. Refuse loudly if it is.
+            self.refused += 1
+            raise RuntimeError(f"--read-only run: refusing to send {method} {case.path}")
+        operation_id = case.operation.schema.get_operation_id(case.operation)
+        for container in ("path_parameters", "query"):
+            values = getattr(case, container, None)
+            if isinstance(values, dict):
+                for name, value in list(values.items()):
+                    replaced = self._scrub(value, operation_id)
+                    if replaced is not value and replaced != value:
+                        values[name] = replaced
+        body = getattr(case, "body", None)
+        if isinstance(body, dict | list):
+            scrubbed = self._scrub(body, operation_id)
+            if scrubbed != body:
+                case.body = scrubbed
+                body = scrubbed
+        family = self.creates.get(operation_id or "") or self.updates.get(operation_id or "")
+        if family is not None and isinstance(body, dict):
+            name = body.get(family.name_field)
+            if isinstance(name, str) and not self.ledger.is_ours_name(name):
+                case.body = {**body, family.name_field: self.ledger.name(name)}
+
+    # -- after -------------------------------------------------------------------------------------
+
+    def after_call(self, context: Any, case: Any, response: Any) -> None:
+        status = int(getattr(response, "status_code", 0))
+        if not 200 <= status < 300:
+            return
+        operation_id = case.operation.schema.get_operation_id(case.operation)
+        data = _payload(response)
+        family = self.creates.get(operation_id or "")
+        if family is not None:
+            self._record_created(family, case, data)
+        elif operation_id == PREDICTION:
+            self._record_prediction(case, data)
+        elif isinstance(data, dict) and isinstance(data.get("id"), str) and str(case.method).upper() == "POST":
+            # Feedback, leads, upserts: rows hanging off the run's chatflows; deleted with them.
+            self.ledger.claim(data["id"])
+
+    def _record_created(self, family: Family, case: Any, data: Any) -> None:
+        items = data if isinstance(data, list) else [data]
+        body = getattr(case, "body", None)
+        wanted = body.get(family.name_field) if isinstance(body, dict) else None
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            if isinstance(data, list) and family.name_of(item) != wanted:
+                continue  # POST /apikey answers with every key: keep only the one just created
+            identifier = item["id"]
+            self.ledger.record(family.kind, identifier, family.item_path(identifier), name=family.name_of(item))
+
+    def _record_prediction(self, case: Any, data: Any) -> None:
+        chatflow = (getattr(case, "path_parameters", None) or {}).get("id")
+        if not isinstance(chatflow, str) or not isinstance(data, dict):
+            return
+        chat_id = data.get("chatId")
+        for key in ("chatMessageId", "executionId"):
+            if isinstance(data.get(key), str):
+                self.ledger.claim(data[key])
+        if isinstance(chat_id, str):
+            self.ledger.claim(chat_id)
+            if not self.ledger.owns(chatflow, kind="chatflow"):
+                # A chatflow the operator gave: remove this run's messages, not the chatflow.
+                self.ledger.record(
+                    "chatmessages",
+                    f"{chatflow}:{chat_id}",
+                    f"/chatmessage/{chatflow}",
+                    params={"chatId": chat_id},
+                )
+
+
+def _payload(response: Any) -> Any:
+    """The JSON body, or for a stream the `metadata` event's data (it carries chatId and message id)."""
+    content = getattr(response, "content", b"") or b""
+    content_type = str((getattr(response, "headers", {}) or {}).get("content-type", [""]))
+    if "event-stream" in content_type:
+        for event in parse_stream(content).events:
+            if event.get("event") == "metadata":
+                return event.get("data")
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None

@@ -1,0 +1,139 @@
+"""Run schemathesis over the spec against the target, with the run's guard, checks and reporting.
+
+One run per session covers every phase (examples, coverage, fuzzing, stateful). It is driven
+through schemathesis' engine, the same one its CLI uses, so all phases and checks behave exactly as
+documented there; this module only adds what the suite needs around it: the write guard, the
+suite's checks, progress lines, outcomes per (operation, check), and schemathesis' own artefacts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.deviations import Deviations
+from conformance.exchange import Exchange
+from conformance.ledger import Ledger
+from conformance.outcomes import Outcome
+from conformance.profile import TargetProfile
+from conformance.schema.artefacts import SchemathesisArtefacts
+from conformance.schema.checks import registered_checks
+from conformance.schema.collector import EventCollector, OperationVerdict
+from conformance.schema.config import build_config, schemathesis_view
+from conformance.schema.guard import WriteGuard
+from conformance.spec import SpecIndex
+
+__all__ = ["SchemaRun", "run_schema_layer"]
+
+
+@dataclass
+class SchemaRun:
+    """The schema layer's result: outcomes, per-operation verdicts, and what was written."""
+
+    collector: EventCollector
+    outcomes: list[Outcome]
+    artefacts: dict[str, Path] = field(default_factory=dict)
+    notes: dict[str, object] = field(default_factory=dict)
+
+    def verdict(self, operation_id: str) -> OperationVerdict:
+        return self.collector.verdict(operation_id)
+
+    @property
+    def phases(self) -> dict[str, str]:
+        return self.collector.phases
+
+
+def _select(schema: Any, profile: TargetProfile) -> Any:
+    if profile.read_only:
+        schema = schema.include(method="GET")
+    if profile.only:
+        schema = schema.include(tag=list(profile.only))
+    return schema
+
+
+def _network_error_hook(collector: EventCollector) -> Callable[..., None]:
+    def after_network_error(context: Any, case: Any, request: Any) -> None:
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        collector.network_errors[collector.operation_id(case.operation.label)] = Exchange.build(
+            method=str(request.method),
+            url=str(request.url),
+            request_headers=list(request.headers.items()),
+            request_body=body,
+            error=f"timeout or connection error after {case.operation.schema.config.request_timeout}s",
+        )
+
+    return after_network_error
+
+
+def _progress_line(event: Any, collector: EventCollector, started: float) -> str | None:
+    from schemathesis.engine import events
+
+    elapsed = time.monotonic() - started
+    if isinstance(event, events.PhaseStarted):
+        return f"schemathesis: {event.phase.name.value} phase started ({elapsed:.0f}s)"
+    if isinstance(event, events.PhaseFinished):
+        return f"schemathesis: {event.phase.name.value} phase {event.status.value} ({elapsed:.0f}s)"
+    return None
+
+
+def run_schema_layer(
+    *,
+    profile: TargetProfile,
+    spec: SpecIndex,
+    deviations: Deviations,
+    ledger: Ledger,
+    report_dir: Path,
+    progress: Callable[[str], None] = lambda line: None,
+    seed: int | None = None,
+) -> SchemaRun:
+    """Run every schemathesis phase once against the profile's target and collect the outcomes."""
+    import schemathesis
+    from schemathesis.engine import from_schema
+    from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
+
+    config = build_config(profile, seed=seed)
+    schema = _select(schemathesis.openapi.from_dict(schemathesis_view(spec.document), config=config), profile)
+    collector = EventCollector(spec, deviations)
+    capabilities = profile.capabilities
+    guard = WriteGuard(
+        ledger=ledger,
+        spec=spec,
+        read_only=profile.read_only,
+        prediction_ids=[*profile.chatflow_ids, *([capabilities.answering_chatflow] if capabilities.answering_chatflow else [])],
+    )
+    schema.hooks.register_hook_with_name(guard.after_call, "after_call")
+    schema.hooks.register_hook_with_name(_network_error_hook(collector), "after_network_error")
+    # `before_call` is only dispatched globally; it is registered for this run only.
+    GLOBAL_HOOK_DISPATCHER.register_hook_with_name(guard.before_call, "before_call")
+    artefacts = SchemathesisArtefacts(report_dir, schema.config)
+    started = time.monotonic()
+    try:
+        with registered_checks(spec) as names:
+            stream = from_schema(schema).execute()
+            try:
+                for event in stream:
+                    collector.handle(event)
+                    artefacts.handle(event)
+                    line = _progress_line(event, collector, started)
+                    if line:
+                        progress(line)
+            finally:
+                # On Ctrl-C or an error: tell the engine's workers to stop, then end the generator.
+                stream.stop()
+                stream.generator.close()
+    finally:
+        GLOBAL_HOOK_DISPATCHER.unregister(guard.before_call)
+        artefacts.close()
+    notes: dict[str, object] = {
+        "schemathesis": f"{schemathesis.__version__}, seed {schema.config.seed}, "
+        f"{collector.scenarios} scenarios in {time.monotonic() - started:.1f}s, stop: {collector.stop_reason}",
+        "schemathesis phases": ", ".join(f"{name}: {status}" for name, status in collector.phases.items()),
+        "suite checks run by schemathesis": ", ".join(names),
+        "write guard": f"{guard.rewritten} foreign ids replaced in writing requests",
+    }
+    if artefacts.error:
+        notes["schemathesis artefacts"] = artefacts.error
+    return SchemaRun(collector=collector, outcomes=collector.outcomes(), artefacts=artefacts.paths, notes=notes)

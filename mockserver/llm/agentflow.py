@@ -1,0 +1,235 @@
+"""AgentflowV2 execution, faked: nodes run in graph order and report Flowise's executed data.
+
+A ``type: AGENTFLOW`` chatflow answers with ``executionId`` and ``agentFlowExecutedData`` (one entry per
+node: ``{nodeId, nodeLabel, data: {id, name, input, output, state}, previousNodeIds, status}``) and
+streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flowise-observed.md §4.5,
+§5.2). Nodes the mock understands:
+
+- ``startAgentflow``: passes the question (or the form) on;
+- ``directReplyAgentflow``: answers exactly ``directReplyMessage`` with ``{{ question }}`` (and
+  ``{{ $vars.x }}``, ``{{ <nodeId> }}``, ``{{ chat_history }}``) substituted: "Echo: {{ question }}" →
+  "Echo: hi", like the real one, no LLM involved;
+- ``llmAgentflow`` / ``agentAgentflow``: the fake LLM (answer.py), with the session's history when
+  ``llmEnableMemory``/``agentEnableMemory`` is on, the agent's tools and knowledge stores;
+- ``retrieverAgentflow``: the matching chunks' text;
+- anything else passes its predecessor's content through.
+
+Only the last node streams its tokens, as in Flowise (``isLastNode``); the answer is that node's content.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.llm.answer import Attachment, Prompt, compose, tokenize
+from mockserver.llm.flow import FlowProfile, Node
+from mockserver.llm.memory import Turn
+from mockserver.llm.retrieval import retrieve
+from mockserver.llm.tools import run_tools
+from mockserver.store.db import Database
+
+__all__ = ["AgentflowContext", "AgentflowResult", "ExecutedNode", "run_agentflow", "substitute"]
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+_LLM_NODES = ("llmAgentflow", "agentAgentflow")
+
+
+@dataclass
+class AgentflowContext:
+    """What every node may read: the question, the conversation, variables and the fake LLM's knobs."""
+
+    db: Database
+    question: str
+    chat_id: str
+    session_id: str
+    history: list[Turn] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+    form: dict[str, Any] | None = None
+    seed: int | None = None
+    answer_tokens: int | None = None
+
+
+@dataclass
+class ExecutedNode:
+    """One node's run: its executed-data entry, and (for the last node) what it streams."""
+
+    node: Node
+    previous: list[str]
+    input: dict[str, Any]
+    output: dict[str, Any]
+    tokens: list[str] = field(default_factory=list)
+    #: events the node emits after its tokens (the LLM node's trailing empty tokens, calledTools, usage)
+    trailing: list[tuple[str, Any]] = field(default_factory=list)
+    single_token: bool = False
+
+    def entry(self, status: str = "FINISHED", *, error: str | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.node.id, "name": self.node.name}
+        if error is not None:
+            data["error"] = error
+        else:
+            data.update({"input": self.input, "output": self.output, "state": {}})
+        return {"nodeId": self.node.id, "nodeLabel": self.node.label, "data": data,
+                "previousNodeIds": self.previous, "status": status}
+
+    @property
+    def content(self) -> str:
+        value = self.output.get("content")
+        return value if isinstance(value, str) else ""
+
+
+@dataclass
+class AgentflowResult:
+    """The whole run: executed nodes in order, the answer, and what the last node retrieved or called."""
+
+    nodes: list[ExecutedNode]
+    text: str
+    source_documents: list[dict[str, Any]] | None = None
+    used_tools: list[dict[str, Any]] | None = None
+
+    def executed_data(self, upto: int | None = None) -> list[dict[str, Any]]:
+        chosen = self.nodes if upto is None else self.nodes[:upto]
+        return [n.entry() for n in chosen]
+
+
+def substitute(template: str, ctx: AgentflowContext, outputs: dict[str, str]) -> str:
+    """Resolve ``{{ ... }}`` placeholders the way Flowise's agentflow variable resolver does."""
+
+    def resolve(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key == "question":
+            return ctx.question
+        if key == "chat_history":
+            return "\n".join(f"{t.role}: {t.content}" for t in ctx.history)
+        if key.startswith("$vars."):
+            value = ctx.variables.get(key[len("$vars."):])
+            return match.group(0) if value is None else str(value)
+        if key in ("$flow.chatId", "$flow.sessionId"):
+            return ctx.chat_id if key.endswith("chatId") else ctx.session_id
+        if key.startswith("$form.") and ctx.form:
+            return str(ctx.form.get(key[len("$form."):], ""))
+        if key in outputs:
+            return outputs[key]
+        return match.group(0)
+
+    return _PLACEHOLDER.sub(resolve, template)
+
+
+def _order(profile: FlowProfile) -> list[Node]:
+    """Breadth-first from the nodes nothing points to (the Start node), each node once."""
+    targets = {t for _, t in profile.edges}
+    queue = [n.id for n in profile.nodes if n.id not in targets]
+    seen: list[str] = []
+    while queue:
+        node_id = queue.pop(0)
+        if node_id in seen or profile.node(node_id) is None:
+            continue
+        seen.append(node_id)
+        queue.extend(profile.successors(node_id))
+    return [n for node_id in seen if (n := profile.node(node_id)) is not None]
+
+
+def _messages(node: Node, ctx: AgentflowContext, user_text: str, with_memory: bool) -> list[dict[str, str]]:
+    configured = node.inputs.get("llmMessages") or node.inputs.get("agentMessages") or []
+    messages = [
+        {"role": str(m.get("role", "system")), "content": str(m.get("content", ""))}
+        for m in configured if isinstance(m, dict)
+    ]
+    if with_memory:
+        messages.extend({"role": t.role, "content": t.content} for t in ctx.history)
+    messages.append({"role": "user", "content": user_text})
+    return messages
+
+
+def _run_llm(node: Node, ctx: AgentflowContext, profile: FlowProfile, outputs: dict[str, str]) -> tuple[
+        dict[str, Any], dict[str, Any], list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
+    prefix = "agent" if node.name == "agentAgentflow" else "llm"
+    with_memory = node.truthy(f"{prefix}EnableMemory")
+    user_template = node.inputs.get(f"{prefix}UserMessage")
+    user_text = substitute(user_template, ctx, outputs) if isinstance(user_template, str) and user_template.strip() \
+        else ctx.question
+    documents = retrieve(ctx.db, profile, user_text) if profile.retrieves else []
+    tools = []
+    for entry in node.inputs.get("agentTools") or []:
+        if isinstance(entry, dict) and entry.get("agentSelectedTool"):
+            tools.append(Node(id=str(entry["agentSelectedTool"]), name=str(entry["agentSelectedTool"]),
+                              label=str(entry["agentSelectedTool"]), category="Tools",
+                              inputs=dict(entry.get("agentSelectedToolConfig") or {})))
+    used_tools = run_tools(tools, user_text, ctx.db) if tools else []
+    started = time.time()
+    answer = compose(
+        Prompt(question=user_text, history=tuple(ctx.history) if with_memory else (),
+               documents=tuple(documents), used_tools=tuple(used_tools),
+               variables=tuple(sorted((k, str(v)) for k, v in ctx.variables.items())),
+               attachments=ctx.attachments, seed=ctx.seed),
+        answer_tokens=ctx.answer_tokens,
+    )
+    messages = _messages(node, ctx, user_text, with_memory)
+    input_tokens = sum(len(tokenize(m["content"])) for m in messages)
+    output_tokens = len(answer.tokens)
+    ended = time.time()
+    output: dict[str, Any] = {
+        "content": answer.text,
+        "timeMetadata": {"start": int(started * 1000), "end": int(ended * 1000),
+                         "delta": int((ended - started) * 1000)},
+        "calledTools": [],
+        "usageMetadata": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                          "total_tokens": input_tokens + output_tokens},
+    }
+    if documents and profile.return_source_documents:
+        output["sourceDocuments"] = documents
+    if used_tools:
+        output["usedTools"] = used_tools
+    return ({"messages": messages}, output,
+            documents if profile.return_source_documents and documents else None, used_tools or None)
+
+
+def run_agentflow(profile: FlowProfile, ctx: AgentflowContext) -> AgentflowResult:
+    """Execute the flow's nodes in order (see the module docstring)."""
+    ordered = _order(profile)
+    outputs: dict[str, str] = {}
+    executed: list[ExecutedNode] = []
+    sources: list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = None
+    for position, node in enumerate(ordered):
+        last = position == len(ordered) - 1
+        previous = [p for p in profile.predecessors(node.id) if p in outputs]
+        before = outputs[previous[-1]] if previous else ctx.question
+        run = ExecutedNode(node=node, previous=previous, input={}, output={})
+        if node.name == "startAgentflow":
+            run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question}
+            run.output = dict(run.input)
+            outputs[node.id] = ctx.question
+            executed.append(run)
+            continue
+        if node.name == "directReplyAgentflow":
+            message = node.inputs.get("directReplyMessage")
+            text = substitute(message, ctx, outputs) if isinstance(message, str) else ""
+            run.output = {"content": text}
+            run.single_token = True
+            run.tokens = [text] if text else []
+        elif node.name in _LLM_NODES:
+            run.input, run.output, node_sources, node_tools = _run_llm(node, ctx, profile, outputs)
+            run.tokens = tokenize(run.content)
+            run.trailing = [("token", ""), ("token", ""), ("calledTools", []),
+                            ("usageMetadata", {**run.output["usageMetadata"],
+                                               "input_token_details": {}, "output_token_details": {}})]
+            if last:
+                sources, tools = node_sources, node_tools
+        elif node.name == "retrieverAgentflow":
+            documents = retrieve(ctx.db, profile, ctx.question)
+            run.input = {"question": ctx.question}
+            run.output = {"content": "\n\n".join(d["pageContent"] for d in documents)}
+            run.tokens = tokenize(run.content)
+        else:
+            run.output = {"content": before}
+            run.tokens = tokenize(before)
+        outputs[node.id] = run.content
+        if not last:
+            run.tokens, run.trailing = [], []
+        executed.append(run)
+    text = executed[-1].content if executed and executed[-1].content else " "
+    return AgentflowResult(nodes=executed, text=text, source_documents=sources, used_tools=tools)

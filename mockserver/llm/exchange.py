@@ -1,0 +1,72 @@
+"""Storing one prediction: the user's message, the answer, and (for agentflows) the execution.
+
+Flowise writes the user message and then the API message once the flow has returned (never before, so
+a request rejected as malformed leaves nothing behind), with the same ``chatId``, ``sessionId``,
+``memoryType`` and ``chatType`` on both. JSON columns are stored as ``JSON.stringify`` text;
+``followUpPrompts`` is the JSON text of the prompt list. An agentflow run also leaves an ``execution``
+row whose ``executionData`` is the executed-data array, referenced by both messages' ``executionId``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.store.chatmessages import add_message, dump_json
+from mockserver.store.db import Database, now_iso
+
+__all__ = ["Exchange", "save_execution"]
+
+
+@dataclass
+class Exchange:
+    """One question and its answer, ready to be stored."""
+
+    chatflow_id: str
+    chat_id: str
+    session_id: str
+    chat_type: str = "EXTERNAL"
+    memory_type: str | None = None
+    question: str = ""
+    asked_at: str = field(default_factory=now_iso)
+    file_uploads: list[dict[str, Any]] | None = None
+    lead_email: str | None = None
+    answer_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    execution_id: str | None = None
+    saved: bool = False
+
+    def save(self, answer: str, *, source_documents: list[dict[str, Any]] | None = None,
+             used_tools: list[dict[str, Any]] | None = None, follow_ups: list[str] | None = None,
+             db: Database) -> str:
+        """Store both messages once (a second call is a no-op); returns the answer's message id."""
+        if self.saved:
+            return self.answer_id
+        common = {"chatflowid": self.chatflow_id, "chatType": self.chat_type, "chatId": self.chat_id,
+                  "memoryType": self.memory_type, "sessionId": self.session_id, "executionId": self.execution_id}
+        with db.transaction():
+            add_message(db, role="userMessage", content=self.question, createdDate=self.asked_at,
+                        fileUploads=dump_json(self.file_uploads) if self.file_uploads is not None else None,
+                        leadEmail=self.lead_email, **common)
+            add_message(db, id=self.answer_id, role="apiMessage", content=answer,
+                        sourceDocuments=dump_json(source_documents) if source_documents is not None else None,
+                        usedTools=dump_json(used_tools) if used_tools else None,
+                        followUpPrompts=dump_json(follow_ups) if follow_ups else None, **common)
+        self.saved = True
+        return self.answer_id
+
+
+def save_execution(db: Database, *, execution_id: str, agentflow_id: str, session_id: str, workspace_id: str,
+                   executed_data: list[dict[str, Any]], state: str) -> None:
+    """Insert (or finish) an agentflow execution row."""
+    stamp = now_iso()
+    data = dump_json(executed_data) or "[]"
+    if db.get("execution", execution_id) is None:
+        db.insert("execution", {
+            "id": execution_id, "executionData": data, "state": state, "agentflowId": agentflow_id,
+            "sessionId": session_id, "action": None, "isPublic": 0, "workspaceId": workspace_id,
+            "createdDate": stamp, "updatedDate": stamp, "stoppedDate": stamp if state != "INPROGRESS" else None,
+        })
+    else:
+        db.update("execution", execution_id, {"executionData": data, "state": state, "updatedDate": stamp,
+                                              "stoppedDate": stamp})

@@ -1,0 +1,177 @@
+"""Chatflows: CRUD, the key-bound listing and the public helpers the embed widget calls.
+
+A chatflow is stored as Flowise stores it: ``flowData`` and the other config columns stay JSON strings,
+booleans are integers until shaped. Deleting a chatflow also deletes what hangs off it (messages,
+feedback, leads, upsert history, vectors), as Flowise does, so a new chatflow never inherits old rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from mockserver.errors import FlowiseError, TextError
+from mockserver.operations import Call, operation
+from mockserver.resources._flowdata import is_streaming, is_tts_enabled, public_flow_data, uploads_config
+from mockserver.resources._shape import (
+    bump_date,
+    chatflow_json,
+    delete_answer,
+    listing,
+    missing,
+    new_id,
+    parse_json,
+    saved_order,
+    store_value,
+)
+from mockserver.store import vectors
+from mockserver.store.db import now_iso
+
+#: The fields a client may set; id, dates, workspaceId and the webhook secret are the server's.
+WRITABLE = ("name", "flowData", "deployed", "isPublic", "apikeyid", "chatbotConfig", "apiConfig", "analytic",
+            "speechToText", "textToSpeech", "followUpPrompts", "category", "type", "mcpServerConfig")
+JSON_TEXT = ("flowData", "chatbotConfig", "apiConfig", "analytic", "speechToText", "textToSpeech",
+             "followUpPrompts", "mcpServerConfig")
+TYPES = ("CHATFLOW", "AGENTFLOW", "MULTIAGENT", "ASSISTANT")
+#: Rows that belong to a chatflow and go with it (table, chatflow column).
+DEPENDENTS = (("chat_message", "chatflowid"), ("chat_message_feedback", "chatflowid"), ("lead", "chatflowid"),
+              ("upsert_history", "chatflowid"))
+
+
+def _fields(body: dict[str, Any]) -> dict[str, Any]:
+    if "type" in body and body["type"] not in TYPES:
+        raise FlowiseError(400, "Invalid Chatflow Type")
+    return {key: store_value(body[key], json_text=key in JSON_TEXT) for key in WRITABLE if key in body}
+
+
+def _load(call: Call, where: str, message: str = "Chatflow {id} not found in the database!",
+          *, workspace: bool = True) -> dict[str, Any]:
+    """The chatflow of the path's ``id`` (in the caller's workspace unless the route is public)."""
+    chatflow_id = call.path["id"]
+    row = call.db.get("chat_flow", chatflow_id)
+    if row is None or (workspace and row["workspaceId"] != call.workspace_id):
+        raise missing(call, message.format(id=chatflow_id), where=where)
+    return row
+
+
+@operation("listChatflows")
+async def list_chatflows(call: Call) -> Any:
+    chatflow_type = call.query.get("type")
+    if chatflow_type:
+        return listing(call, "chat_flow", chatflow_json, where="type = ?", params=[chatflow_type])
+    return listing(call, "chat_flow", chatflow_json)
+
+
+@operation("createChatflow")
+async def create_chatflow(call: Call) -> Any:
+    """Flowise refuses a missing or unknown ``type`` with 400 ``Invalid Chatflow Type`` (3.0.6+)."""
+    body = call.body or {}
+    if body.get("type") not in TYPES:
+        raise FlowiseError(400, "Invalid Chatflow Type")
+    for required in ("name", "flowData"):
+        if body.get(required) is None:
+            raise FlowiseError(400, f"Invalid request body /{required}: '{required}' is a required property")
+    row = _fields(body)
+    stamp = now_iso()
+    row.update(workspaceId=call.workspace_id, id=new_id(), createdDate=stamp, updatedDate=stamp)
+    call.db.insert("chat_flow", row)
+    counter = "agentflow_created" if row["type"] in ("AGENTFLOW", "MULTIAGENT") else "chatflow_created"
+    call.state.extras["metrics"].count(counter)
+    saved = chatflow_json(call.db.get("chat_flow", row["id"]))
+    return saved_order([k for k in body if k in WRITABLE], saved, ("workspaceId", "id", "createdDate", "updatedDate"))
+
+
+@operation("getChatflowById")
+async def get_chatflow_by_id(call: Call) -> Any:
+    return chatflow_json(_load(call, "chatflowsService.getChatflowById"))
+
+
+@operation("updateChatflow")
+async def update_chatflow(call: Call) -> Any:
+    """A partial update: only the fields sent change; ``updatedDate`` always moves forward."""
+    row = _load(call, "chatflowsService.updateChatflow")
+    changes = _fields(call.body or {})
+    changes["updatedDate"] = bump_date(row["updatedDate"])
+    call.db.update("chat_flow", row["id"], changes)
+    return chatflow_json(call.db.get("chat_flow", row["id"]))
+
+
+@operation("deleteChatflow")
+async def delete_chatflow(call: Call) -> Any:
+    chatflow_id = call.path["id"]
+    with call.db.transaction():
+        affected = call.db.execute('DELETE FROM chat_flow WHERE id = ? AND workspaceId = ?',
+                                   (chatflow_id, call.workspace_id))
+        if affected:
+            for table, column in DEPENDENTS:
+                call.db.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', (chatflow_id,))
+            vectors.delete_namespace(call.db, chatflow_id)
+    return delete_answer(call, affected, f"Chatflow {chatflow_id} not found in the database!",
+                         where="chatflowsService.deleteChatflow")
+
+
+@operation("getChatflowByApiKey")
+async def get_chatflow_by_api_key(call: Call) -> Any:
+    """Public: the chatflows bound to the key (``apikeyid`` = the key's id), plus the unbound ones unless
+    ``keyonly``; Flowise orders them by name. An unknown key is a bare-text 401."""
+    identity = call.state.extras["keys"].identify(call.path["apikey"])
+    if identity is None:
+        raise TextError(401, "Unauthorized")
+    condition = "apikeyid = ?"
+    if not call.query.get("keyonly"):
+        condition += " OR apikeyid IS NULL OR apikeyid = ''"
+    return listing(call, "chat_flow", chatflow_json, where=condition, params=[identity.key_id],
+                   order="name ASC, rowid ASC")
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@operation("checkIfChatflowHasChanged")
+async def check_if_chatflow_has_changed(call: Call) -> Any:
+    row = _load(call, "chatflowsService.checkIfChatflowHasChanged")
+    try:
+        given = _instant(call.path["lastUpdatedDateTime"])
+    except ValueError as exc:
+        raise FlowiseError(400, f"Invalid path parameter 'lastUpdatedDateTime': {exc}") from exc
+    return {"hasChanged": _instant(row["updatedDate"]) > given}
+
+
+@operation("checkIfChatflowIsValidForStreaming")
+async def check_if_chatflow_is_valid_for_streaming(call: Call) -> Any:
+    row = _load(call, "chatflowsService.checkIfChatflowIsValidForStreaming", "Chatflow {id} not found",
+                workspace=False)
+    return {"isStreaming": is_streaming(row)}
+
+
+@operation("checkIfChatflowIsValidForUploads")
+async def check_if_chatflow_is_valid_for_uploads(call: Call) -> Any:
+    row = _load(call, "chatflowsService.checkIfChatflowIsValidForUploads", "Chatflow {id} not found",
+                workspace=False)
+    return uploads_config(row)
+
+
+@operation("getSinglePublicChatbotConfig")
+async def get_single_public_chatbot_config(call: Call) -> Any:
+    """The widget's configuration: the chatbotConfig keys minus the origin allow-list (which is for the
+    server, not for visitors), plus the computed ``uploads``, the sanitised ``flowData`` and TTS."""
+    row = _load(call, "chatflowsService.getSinglePublicChatbotConfig", "Chatflow {id} not found",
+                workspace=False)
+    config = parse_json(row.get("chatbotConfig"), {})
+    config = dict(config) if isinstance(config, dict) else {}
+    config.pop("allowedOrigins", None)
+    config.pop("allowedOriginsError", None)
+    return {**config, "uploads": uploads_config(row), "flowData": public_flow_data(row),
+            "isTTSEnabled": is_tts_enabled(row)}
+
+
+@operation("getSinglePublicChatflow")
+async def get_single_public_chatflow(call: Call) -> Any:
+    row = _load(call, "chatflowsService.getSinglePublicChatflow", "Chatflow {id} not found", workspace=False)
+    if not row.get("isPublic"):
+        return JSONResponse({"message": "Unauthorized"}, status_code=401)
+    return chatflow_json(row)

@@ -1,0 +1,94 @@
+"""Thumbs-up/down feedback on chat messages: public, as the embed widget sends it without a key.
+
+Flowise validates a new feedback against its message (``services/feedback/validation.ts``): ``messageId``
+is required (400) and must exist (404); a given ``chatId`` or ``chatflowid`` must be the message's (400
+``Inconsistent chat ID ...``), and both are filled from the message when absent. ``messageId`` is unique in
+``chat_message_feedback`` and Flowise inserts without looking first, so a second feedback for the same
+message fails in the database: 500 ``SQLITE_CONSTRAINT: UNIQUE constraint failed`` wrapped by the service.
+The mock answers exactly that; a client changes its rating with ``PUT /feedback/{feedbackId}`` instead
+(what the widget does).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from mockserver.errors import FlowiseError
+from mockserver.operations import Call, operation
+from mockserver.store.db import now_iso
+
+__all__: list[str] = []
+
+_COLUMNS = ("chatflowid", "chatId", "messageId", "rating", "content", "id", "createdDate")
+
+
+def _stamp(value: str) -> str:
+    """A query date-time in the stored form (UTC, milliseconds, ``Z``), so text comparison orders correctly."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _create(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    message_id = body.get("messageId")
+    if not message_id:
+        raise FlowiseError(400, "Message ID is required")
+    message = call.db.one("SELECT id, chatflowid, chatId FROM chat_message WHERE id = ?", (message_id,))
+    if message is None:
+        raise FlowiseError(404, f"Message with ID {message_id} not found")
+    if body.get("chatId") and body["chatId"] != message["chatId"]:
+        raise FlowiseError(400, f"Inconsistent chat ID: message with ID {message_id} does not belong to chat "
+                                f"with ID {body['chatId']}")
+    if body.get("chatflowid") and body["chatflowid"] != message["chatflowid"]:
+        raise FlowiseError(400, f"Inconsistent chatflow ID: message with ID {message_id} does not belong to "
+                                f"chatflow with ID {body['chatflowid']}")
+    if call.db.one("SELECT id FROM chat_message_feedback WHERE messageId = ?", (message_id,)) is not None:
+        raise FlowiseError(500, "Error: feedbackService.createChatMessageFeedbackForChatflow - SQLITE_CONSTRAINT: "
+                                "UNIQUE constraint failed: chat_message_feedback.messageId")
+    row = {"chatflowid": message["chatflowid"], "chatId": message["chatId"], "messageId": message_id,
+           "rating": body.get("rating"), "content": body.get("content"), "id": str(uuid.uuid4()),
+           "createdDate": now_iso()}
+    call.db.insert("chat_message_feedback", row)
+    return row
+
+
+@operation("createChatMessageFeedback")
+async def create_chat_message_feedback(call: Call) -> dict[str, Any]:
+    return _create(call, dict(call.body or {}))
+
+
+@operation("createChatMessageFeedbackForChatflow")
+async def create_chat_message_feedback_for_chatflow(call: Call) -> dict[str, Any]:
+    # Flowise's handler ignores the path id and reads the body; a body chatflowid must still match the message.
+    return _create(call, dict(call.body or {}))
+
+
+@operation("getAllChatMessageFeedback")
+async def get_all_chat_message_feedback(call: Call) -> list[dict[str, Any]]:
+    """A chatflow's feedback, oldest first by default; Flowise reads ``order``, never ``sortOrder``."""
+    sql = f"SELECT {', '.join(_COLUMNS)} FROM chat_message_feedback WHERE chatflowid = ?"
+    params: list[Any] = [call.path["id"]]
+    if call.query.get("chatId"):
+        sql += " AND chatId = ?"
+        params.append(call.query["chatId"])
+    for name, op in (("startDate", ">="), ("endDate", "<=")):
+        if name in call.query:
+            sql += f" AND createdDate {op} ?"
+            params.append(_stamp(call.query[name]))
+    direction = "DESC" if str(call.query.get("order", "ASC")).upper() == "DESC" else "ASC"
+    return call.db.query(f"{sql} ORDER BY createdDate {direction}, rowid {direction}", params)
+
+
+@operation("updateChatMessageFeedbackForChatflow")
+async def update_chat_message_feedback_for_chatflow(call: Call) -> dict[str, str]:
+    feedback_id = call.path["id"]
+    if call.db.get("chat_message_feedback", feedback_id) is None:
+        # Checked by the controller's validation, outside the service's 500 wrapper: 404 in Flowise 3.1 too.
+        raise FlowiseError(404, f"Feedback with ID {feedback_id} not found")
+    body = call.body or {}
+    call.db.update("chat_message_feedback", feedback_id, {k: body[k] for k in ("rating", "content") if k in body})
+    return {"status": "OK"}
+

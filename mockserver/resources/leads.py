@@ -1,0 +1,42 @@
+"""Leads: the contact details the chat widget's lead form collects before a conversation.
+
+``POST /leads`` is public. Flowise copies the body onto a ``Lead`` entity, generates ``chatId`` when it is
+absent and saves; only ``chatflowid``, ``chatId``, ``name``, ``email`` and ``phone`` are columns, so only
+they are kept (flowise-reference.md §D). Flowise lets a missing ``chatflowid`` reach the database (500
+``NOT NULL constraint failed``); the contract answers 400 naming the field, which the spec's required
+``chatflowid`` already gives before this handler runs. ``GET /leads/{id}`` lists a chatflow's leads, oldest
+first; under ``--quirks flowise-3.1`` it answers the real server's 404 ``workspace undefined``
+(``leads-get-workspace-404``: the route is on the public list, so an API key is never read).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mockserver.errors import FlowiseError
+from mockserver.operations import Call, operation
+from mockserver.store.db import now_iso
+
+__all__: list[str] = []
+
+
+@operation("createLead")
+async def create_lead(call: Call) -> dict[str, Any]:
+    body = call.body or {}
+    if not body.get("chatflowid"):
+        raise FlowiseError(400, "Invalid request body: chatflowid is required")
+    row = {"name": body.get("name"), "email": body.get("email"), "phone": body.get("phone"),
+           "chatflowid": body["chatflowid"], "chatId": body.get("chatId") or str(uuid.uuid4()),
+           "id": str(uuid.uuid4()), "createdDate": now_iso()}
+    call.db.insert("lead", row)
+    return row
+
+
+@operation("getAllLeadsForChatflow")
+async def get_all_leads_for_chatflow(call: Call) -> list[dict[str, Any]]:
+    if call.settings.quirks_on:
+        raise FlowiseError(404, "Error: leadsController.getAllLeadsForChatflow - workspace undefined not found!")
+    return call.db.query(
+        "SELECT id, name, email, phone, chatflowid, chatId, createdDate FROM lead WHERE chatflowid = ? "
+        "ORDER BY createdDate, rowid", (call.path["id"],))

@@ -1,0 +1,313 @@
+"""The one writer of streamed bytes: Flowise SSE frames and OpenAI chunks, paced, with heartbeat and abort.
+
+Flowise's ``SSEStreamer`` writes every event as exactly ``message:\\ndata:<JSON>\\n\\n``, the JSON being
+``JSON.stringify({event, data})``: one line, no spaces, non-ASCII left as is (flowise-notes.md, "Match
+exactly"). ``flowise_frame`` reproduces those bytes; ``HEARTBEAT`` is the ``:heartbeat`` comment Flowise
+3.1.2+ sends to open clients. ``openai_frame`` writes the ``data: {chunk}`` lines of the OpenAI API.
+
+A handler describes a stream as a ``StreamPlan`` (steps of ready frames, paced token chunks and
+``Finish`` callbacks that persist and return the closing frames); ``paced_frames`` plays it against
+absolute deadlines (timing.py) and handles the three ways a stream can stop early:
+
+- **abort** (``PUT /chatmessage/abort/{chatflowid}/{chatId}``, registry keyed ``<chatflowid>_<chatId>`` as
+  Flowise's AbortControllerPool is): token output stops within one poll interval and the plan's
+  ``on_abort`` supplies the closing frames (for a chatflow: the partial answer is stored, then ``metadata``
+  and ``end``; for an agentflow: Flowise's TERMINATED events, an ``error`` and ``end``);
+- **cut** (``X-Mock-Abort-After``): remaining ``Finish`` steps run silently (the server side completes, as
+  in Flowise) and the connection is closed without ``end`` and without the final chunk;
+- **client gone**: the remaining ``Finish`` steps still run, so the answer is stored as Flowise stores it.
+
+A ``FlowiseError`` raised by a ``Finish`` step after the stream opened becomes the plan's error frames
+(Flowise: ``error "<message>"`` then ``end``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from mockserver.errors import FlowiseError
+from mockserver.timing import Timing, generation_slot
+
+__all__ = [
+    "HEARTBEAT",
+    "OPENAI_DONE",
+    "SSE_HEADERS",
+    "EventStreamResponse",
+    "Finish",
+    "Frames",
+    "StreamControl",
+    "StreamPlan",
+    "Tokens",
+    "abort_streams",
+    "flowise_frame",
+    "openai_frame",
+    "paced_frames",
+    "register_stream",
+]
+
+logger = logging.getLogger("mockserver.streaming")
+
+HEARTBEAT = b":heartbeat\n\n"
+OPENAI_DONE = b"data: [DONE]\n\n"
+#: Flowise's SSE headers (besides ``Content-Type: text/event-stream``, set by the response).
+SSE_HEADERS: Mapping[str, str] = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+#: Longest single sleep while waiting for a token, so an abort is noticed promptly even with a long TTFT.
+_ABORT_POLL_S = 0.2
+_REGISTRY = "streams.active"
+
+
+def _compact_json(value: Any) -> bytes:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: JSON.stringify escapes it as \\udXXX, so does ensure_ascii
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
+
+
+def flowise_frame(event: str, data: Any) -> bytes:
+    """One Flowise SSE event, byte for byte as ``SSEStreamer`` writes it."""
+    return b"message:\ndata:" + _compact_json({"event": event, "data": data}) + b"\n\n"
+
+
+def openai_frame(chunk: Mapping[str, Any]) -> bytes:
+    """One OpenAI streaming chunk (``data: {json}``, blank line)."""
+    return b"data: " + _compact_json(dict(chunk)) + b"\n\n"
+
+
+Frames = list[bytes]
+
+
+@dataclass
+class Tokens:
+    """Token chunks sent on the timing's schedule; ``render(index, chunk)`` makes each frame.
+
+    ``first`` frames go out just before the first chunk (Flowise's ``start`` event is sent with the
+    first LLM token).
+    """
+
+    chunks: list[str]
+    render: Callable[[int, str], bytes]
+    first: Frames = field(default_factory=list)
+
+
+@dataclass
+class Finish:
+    """A step run when the stream reaches it: persists what it must and returns the frames to send."""
+
+    run: Callable[[], Frames]
+
+
+Step = bytes | Tokens | Finish
+
+
+@dataclass
+class StreamPlan:
+    """A stream, described: steps, plus how to close it on abort and on error."""
+
+    steps: list[Step]
+    on_error: Callable[[str], Frames]
+    on_abort: Callable[[str], Frames] | None = None
+    heartbeat: bytes | None = HEARTBEAT
+
+
+@dataclass
+class StreamControl:
+    """The handle the abort endpoint flips for one running stream."""
+
+    key: str
+    aborted: bool = False
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def register_stream(extras: dict[str, Any], key: str) -> StreamControl:
+    """Register a running stream under ``<chatflowid>_<chatId>`` (call ``unregister`` via ``paced_frames``)."""
+    control = StreamControl(key)
+    extras.setdefault(_REGISTRY, {}).setdefault(key, []).append(control)
+    return control
+
+
+def _unregister(extras: dict[str, Any], control: StreamControl) -> None:
+    active: dict[str, list[StreamControl]] = extras.get(_REGISTRY, {})
+    controls = active.get(control.key, [])
+    if control in controls:
+        controls.remove(control)
+    if not controls:
+        active.pop(control.key, None)
+
+
+def abort_streams(extras: dict[str, Any], key: str) -> int:
+    """Abort every running stream registered under ``key``; returns how many there were."""
+    controls = list(extras.get(_REGISTRY, {}).get(key, []))
+    for control in controls:
+        control.abort()
+    return len(controls)
+
+
+class StreamCut(Exception):
+    """Raised inside the frame generator to drop the connection without finishing the response."""
+
+
+async def paced_frames(
+    plan: StreamPlan,
+    *,
+    timing: Timing,
+    rng: random.Random,
+    extras: dict[str, Any],
+    heartbeat_s: float,
+    max_concurrent: int | None = None,
+    control: StreamControl | None = None,
+    cut_after: int | None = None,
+) -> AsyncIterator[bytes]:
+    """Play ``plan``: see the module docstring for pacing, abort, cut and disconnect behaviour."""
+    loop = asyncio.get_running_loop()
+    pending = list(plan.steps)
+    streamed: list[str] = []
+    sent_tokens = 0
+    done = False
+
+    def drain_finishes() -> None:
+        for step in pending:
+            if isinstance(step, Finish):
+                try:
+                    step.run()
+                except Exception:  # noqa: BLE001 - nobody is listening any more; keep the log honest
+                    logger.warning("finishing an interrupted stream failed", exc_info=True)
+        pending.clear()
+
+    try:
+        async with generation_slot(extras, max_concurrent):
+            start = loop.time()
+            next_beat = start + heartbeat_s
+            first_tokens = True
+            while pending:
+                step = pending.pop(0)
+                if isinstance(step, bytes):
+                    yield step
+                    continue
+                if isinstance(step, Finish):
+                    try:
+                        frames = step.run()
+                    except FlowiseError as exc:
+                        pending.clear()
+                        for frame in plan.on_error(exc.message):
+                            yield frame
+                        done = True
+                        return
+                    for frame in frames:
+                        yield frame
+                    continue
+                base = start if first_tokens else loop.time()
+                first_tokens = False
+                offsets = timing.offsets(len(step.chunks), rng)
+                for index, chunk in enumerate(step.chunks):
+                    deadline = base + offsets[index]
+                    while True:
+                        now = loop.time()
+                        if now >= deadline or (control is not None and control.aborted):
+                            break
+                        await asyncio.sleep(min(deadline, next_beat, now + _ABORT_POLL_S) - now)
+                        if plan.heartbeat is not None and loop.time() >= next_beat:
+                            next_beat += heartbeat_s
+                            yield plan.heartbeat
+                    if control is not None and control.aborted:
+                        pending.clear()
+                        closing = plan.on_abort("".join(streamed)) if plan.on_abort else plan.on_error("Aborted")
+                        for frame in closing:
+                            yield frame
+                        done = True
+                        return
+                    if index == 0:
+                        for frame in step.first:
+                            yield frame
+                    yield step.render(index, chunk)
+                    streamed.append(chunk)
+                    sent_tokens += 1
+                    if cut_after is not None and sent_tokens >= cut_after:
+                        drain_finishes()
+                        done = True
+                        raise StreamCut()
+            done = True
+    finally:
+        if control is not None:
+            _unregister(extras, control)
+        if not done:
+            drain_finishes()
+
+
+class EventStreamResponse(Response):
+    """A ``text/event-stream`` response over ``paced_frames``; a ``StreamCut`` leaves it unfinished.
+
+    Starlette's ``StreamingResponse`` always sends the final empty chunk, which a client reads as a clean
+    end; a cut must look like a dropped connection, so this response returns without completing and the
+    server closes the socket. A disconnect listener stops the generator when the client goes away.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, frames: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None,
+                 media_type: str | None = None) -> None:
+        self.frames = frames
+        self.status_code = 200
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = None
+        self.init_headers({**SSE_HEADERS, **(headers or {})})
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers(headers)
+        # Flowise sends ``text/event-stream`` with no charset; Starlette would append one.
+        self.raw_headers = [
+            (k, b"text/event-stream") if k == b"content-type" and v.startswith(b"text/event-stream") else (k, v)
+            for k, v in self.raw_headers
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cut = False
+
+        async def stream() -> None:
+            nonlocal cut
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            try:
+                async for frame in self.frames:
+                    await send({"type": "http.response.body", "body": frame, "more_body": True})
+            except StreamCut:
+                cut = True
+                return
+            finally:
+                closer = getattr(self.frames, "aclose", None)
+                if closer is not None:
+                    with anyio.CancelScope(shield=True):
+                        await closer()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        async def listen() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+
+        async with anyio.create_task_group() as group:
+
+            async def run(func: Callable[[], Any]) -> None:
+                try:
+                    await func()
+                except OSError:
+                    pass  # the client went away while we were writing: nothing left to tell it
+                group.cancel_scope.cancel()
+
+            group.start_soon(run, stream)
+            await run(listen)
+        if cut:
+            logger.info("stream cut on request (X-Mock-Abort-After)")
