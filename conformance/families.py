@@ -46,6 +46,21 @@ class Family:
     def item_path(self, id: str) -> str:
         return self.item.replace("{id}", id)
 
+    def renamed(self, body: dict[str, Any], rename: Callable[[str], str]) -> dict[str, Any]:
+        """`body` with its display name passed through `rename` (left alone when it has none)."""
+        value = body.get(self.name_field)
+        if self.kind == "assistant" and isinstance(value, str):
+            try:
+                details = json.loads(value)
+            except ValueError:
+                return body
+            if isinstance(details, dict) and isinstance(details.get("name"), str):
+                return {**body, "details": json.dumps({**details, "name": rename(details["name"])})}
+            return body
+        if isinstance(value, str):
+            return {**body, self.name_field: rename(value)}
+        return body
+
 
 FAMILIES: dict[str, Family] = {
     family.kind: family

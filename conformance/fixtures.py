@@ -21,14 +21,22 @@ from conformance.ledger import Ledger
 from conformance.profile import Capabilities
 
 __all__ = [
+    "RETRIEVAL_TEXT",
     "ProvisionError",
     "create_resource",
     "direct_reply_flow_data",
+    "flow_data",
     "provision",
     "record_created",
+    "retrieval_flow_data",
 ]
 
 PING_QUESTION = "conformance ping"
+#: What the retrieval chatflow's loader holds; the retrieval test asks about it.
+RETRIEVAL_TEXT = (
+    "The conformance lighthouse stands on Quillsby Point. Its keeper is named Oriel Vantwerp, "
+    "and the lamp was first lit in 1887."
+)
 
 
 class ProvisionError(RuntimeError):
@@ -39,10 +47,26 @@ class ProvisionError(RuntimeError):
         self.response = response
 
 
-def direct_reply_flow_data() -> str:
-    """The flowData (a JSON string, as Flowise stores it) of the Start → Direct Reply agentflow."""
-    text = resources.files("conformance").joinpath("data/agentflow_direct_reply.flowData.json").read_text("utf-8")
+def flow_data(name: str, **replace_text: str) -> str:
+    """A flowData shipped in `conformance/data/` as the JSON string Flowise stores, placeholders filled."""
+    text = resources.files("conformance").joinpath(f"data/{name}.flowData.json").read_text("utf-8")
+    for placeholder, value in replace_text.items():
+        text = text.replace(placeholder, json.dumps(value)[1:-1])
     return json.dumps(json.loads(text), separators=(",", ":"))
+
+
+def direct_reply_flow_data() -> str:
+    """The Start → Direct Reply agentflow: answers `Echo: <question>` on any Flowise, no LLM."""
+    return flow_data("agentflow_direct_reply")
+
+
+def retrieval_flow_data(text: str) -> str:
+    """Plain Text loader → in-memory vector store → retrieval QA chain returning its sources.
+
+    It needs an LLM and embeddings, so it is provisioned only on the mock (whose fake model stands
+    in for both); other targets are judged with the chatflows the operator gives.
+    """
+    return flow_data("chatflow_retrieval", PLACEHOLDER=text)
 
 
 def _describe(response: httpx.Response) -> str:
@@ -149,6 +173,46 @@ def provision(client: TargetClient, ledger: Ledger, capabilities: Capabilities) 
         is_streaming = streaming.status_code == 200 and streaming.json().get("isStreaming") is True
     except (ValueError, AttributeError):
         is_streaming = False
-    return caps.with_reason(
+    caps = caps.with_reason(
         "streaming", f"GET /chatflows-streaming/{chatflow} does not say isStreaming: true", streaming=is_streaming
     )
+    return _provision_llm_flows(client, ledger, caps)
+
+
+def _memory_answer(client: TargetClient, chatflow_id: str) -> bool:
+    try:
+        response = client.post(f"/prediction/{chatflow_id}", json={"question": PING_QUESTION})
+        return response.status_code == 200 and bool(response.json().get("memoryType"))
+    except (httpx.TransportError, ValueError, AttributeError):
+        return False
+
+
+def _provision_llm_flows(client: TargetClient, ledger: Ledger, caps: Capabilities) -> Capabilities:
+    """Memory and retrieval need chatflows backed by an LLM: the mock's fake one, or the operator's."""
+    memory = next((given for given in client.profile.chatflow_ids if _memory_answer(client, given)), None)
+    retrieval: str | None = None
+    memory_reason = "no chatflow with a memory node: none given answers with memoryType"
+    retrieval_reason = "retrieval needs a chatflow with a vector store the run may upsert into (provisioned on flowise-mock only)"
+    if caps.is_mock and caps.writes:
+        try:
+            created = create_resource(
+                client,
+                ledger,
+                "chatflow",
+                {"name": ledger.name("memory"), "flowData": flow_data("chatflow_buffer_memory"), "type": "CHATFLOW"},
+            )
+            if _memory_answer(client, created["id"]):
+                memory = memory or str(created["id"])
+            else:
+                memory_reason = "the provisioned Buffer Memory chatflow answers without memoryType"
+            created = create_resource(
+                client,
+                ledger,
+                "chatflow",
+                {"name": ledger.name("retrieval"), "flowData": retrieval_flow_data(RETRIEVAL_TEXT), "type": "CHATFLOW"},
+            )
+            retrieval = str(created["id"])
+        except ProvisionError as exc:
+            memory_reason = retrieval_reason = f"cannot create an LLM chatflow: {exc}"
+    caps = replace(caps, memory_chatflow=memory, retrieval_chatflow=retrieval)
+    return caps.with_reason("memory", memory_reason).with_reason("retrieval", retrieval_reason)

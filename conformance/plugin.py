@@ -106,6 +106,11 @@ def _param_operation(item: pytest.Item) -> Operation | None:
     return None
 
 
+def _params(item: pytest.Item) -> list[Any]:
+    callspec = getattr(item, "callspec", None)
+    return list(callspec.params.values()) if callspec else []
+
+
 def item_operation(item: pytest.Item) -> str:
     meta = _marker_kwargs(item)
     operation = _param_operation(item)
@@ -113,6 +118,9 @@ def item_operation(item: pytest.Item) -> str:
         return str(meta["operation"])
     if operation is not None:
         return operation.operation_id
+    labelled = next((value.label for value in _params(item) if isinstance(getattr(value, "label", None), str)), None)
+    if labelled:
+        return labelled
     return str(meta.get("area") or item.module.__name__.rsplit(".", 1)[-1].removeprefix("test_"))  # type: ignore[attr-defined]
 
 
@@ -127,6 +135,9 @@ def item_tags(item: pytest.Item) -> set[str]:
     tags = set(meta.get("tags") or ())
     if operation is not None:
         tags |= set(operation.tags)
+    for value in _params(item):
+        if not isinstance(value, Operation) and isinstance(getattr(value, "tags", None), tuple):
+            tags |= set(value.tags)
     return tags
 
 
@@ -322,3 +333,37 @@ def flowise_unique(flowise_session: ConformanceSession) -> Iterator[Any]:
         return flowise_session.ledger.name(f"{label}-{int(time.time() * 1000) % 100000}-{next(counter)}")
 
     yield make
+
+
+@pytest.fixture(scope="session")
+def flowise_schema_run(flowise_session: ConformanceSession, request: pytest.FixtureRequest) -> Any:
+    """Run the schemathesis layer once (printing progress) and keep its result for the session."""
+    if flowise_session.schema_run is None:
+        from conformance.schema import run_schema_layer
+
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        reporter = request.config.pluginmanager.getplugin("terminalreporter")
+
+        def progress(line: str) -> None:
+            if reporter is None:
+                return
+            if capture is not None:
+                with capture.global_and_fixture_disabled():
+                    reporter.write_line(line)
+            else:
+                reporter.write_line(line)
+
+        run = run_schema_layer(
+            profile=flowise_session.profile,
+            spec=flowise_session.spec,
+            deviations=flowise_session.deviations,
+            ledger=flowise_session.ledger,
+            report_dir=flowise_session.report_dir,
+            progress=progress,
+        )
+        for outcome in run.outcomes:
+            flowise_session.record(outcome)
+        flowise_session.notes.update(run.notes)
+        flowise_session.notes.update({name: str(path) for name, path in run.artefacts.items()})
+        flowise_session.schema_run = run
+    return flowise_session.schema_run

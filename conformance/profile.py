@@ -33,6 +33,7 @@ __all__ = [
 DEFAULT_EXAMPLES = 10
 DEFAULT_TIMEOUT = 20.0
 API_PREFIX = "/api/v1"
+CAPABILITIES = ("auth", "writes", "answering", "streaming", "memory", "retrieval", "metrics", "mock")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
@@ -82,7 +83,9 @@ class Capabilities:
     #: Whether `answering_chatflow` was created by this run (then it may be reconfigured).
     answering_chatflow_is_ours: bool = False
     streaming: bool = False
-    retrieval: bool = False
+    #: A chatflow whose answers depend on the conversation so far (a memory node).
+    memory_chatflow: str | None = None
+    #: A chatflow that retrieves from documents the run upserted (its answers carry sourceDocuments).
     retrieval_chatflow: str | None = None
     metrics: bool = False
     #: The target is the embedded/bundled `flowise-mock` (it offers the `/__mock` control surface).
@@ -96,7 +99,8 @@ class Capabilities:
             "writes": self.writes,
             "answering": self.answering_chatflow is not None,
             "streaming": self.streaming,
-            "retrieval": self.retrieval,
+            "memory": self.memory_chatflow is not None,
+            "retrieval": self.retrieval_chatflow is not None,
             "metrics": self.metrics,
             "mock": self.is_mock,
         }
@@ -117,10 +121,11 @@ class Capabilities:
             "answering_chatflow": self.answering_chatflow,
             "answering_flow_type": self.answering_flow_type,
             "streaming": self.streaming,
-            "retrieval": self.retrieval,
+            "memory_chatflow": self.memory_chatflow,
+            "retrieval_chatflow": self.retrieval_chatflow,
             "metrics": self.metrics,
             "is_mock": self.is_mock,
-            "missing": dict(self.reasons),
+            "missing": {name: self.why_not(name) for name in CAPABILITIES if self.why_not(name)},
         }
 
 

@@ -154,8 +154,8 @@ class SpecIndex:
         for part in pointer[2:].split("/"):
             part = part.replace("~1", "/").replace("~0", "~")
             try:
-                node = node[part]
-            except (KeyError, TypeError, IndexError):
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            except (KeyError, TypeError, IndexError, ValueError):
                 raise SpecError(f"{self.source}: {pointer} does not exist") from None
         return node
 
@@ -183,7 +183,30 @@ class SpecIndex:
 
     @cached_property
     def event_validator(self) -> Callable[[Any], list[str]]:
-        return self.validator(self.event_schema_pointer)
+        """Validate one stream event; a `oneOf` keyed by `event` is validated against its own branch.
+
+        A bare `oneOf` failure ("not valid under any of the given schemas") tells a reader nothing,
+        so the branch whose `event` const matches is picked first and its errors are reported.
+        """
+        pointer = self.event_schema_pointer
+        schema = self.resolve(pointer)
+        branches: dict[str, Callable[[Any], list[str]]] = {}
+        for index, branch in enumerate(schema.get("oneOf", []) if isinstance(schema, dict) else []):
+            const = ((branch.get("properties") or {}).get("event") or {}).get("const")
+            if isinstance(const, str):
+                branches[const] = self.validator(f"{pointer}/oneOf/{index}")
+        whole = self.validator(pointer)
+        if not branches:
+            return whole
+
+        def validate(instance: Any) -> list[str]:
+            name = instance.get("event") if isinstance(instance, dict) else None
+            if isinstance(name, str) and name not in branches:
+                return [f"unknown event name {name!r} (the spec lists {', '.join(sorted(branches))})"]
+            errors = branches[name](instance) if isinstance(name, str) else []
+            return errors or whole(instance)
+
+        return validate
 
 
 def _describe(error: Any) -> str:

@@ -144,11 +144,11 @@ def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     run_id = f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
     report_dir = args.report_dir or _fresh_dir(Path("reports") / "load" / f"{now:%Y%m%dT%H%M%SZ}")
-    report_dir.mkdir(parents=True, exist_ok=True)
 
     with ExitStack() as cleanup:
         base_url = args.base_url
         if base_url is None:
+            report_dir.mkdir(parents=True, exist_ok=True)
             mock = EmbeddedMock(program=args.mock_command, log_path=report_dir / "mock.log")
             cleanup.callback(mock.stop)
             base_url = mock.start()

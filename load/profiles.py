@@ -57,6 +57,13 @@ PROFILES: dict[str, Profile] = {
             slos=SloSet(STREAMING_SLOS, max_error_rate=0.01),
         ),
         Profile(
+            name="stream",
+            description="streaming predictions only, back to back: capacity and harness calibration",
+            weights={"StreamingUser": 1},
+            users=100, spawn_rate=50, duration_s=60, think_time=(0.0, 0.0),
+            slos=SloSet(STREAMING_SLOS, max_error_rate=0.01),
+        ),
+        Profile(
             name="rag",
             description="retrieval: document upserts and predictions that retrieve them",
             weights={"RagUser": 1},

@@ -56,7 +56,7 @@ class Faults:
 
 
 def _number(headers: Mapping[str, str], name: str, *, integer: bool, low: float, high: float) -> float | None:
-    raw = headers.get(name)
+    raw = headers.get(name.lower())
     if raw is None or raw.strip() == "":
         return None
     try:
@@ -71,15 +71,15 @@ def _number(headers: Mapping[str, str], name: str, *, integer: bool, low: float,
 
 def read_faults(headers: Mapping[str, str]) -> Faults:
     """Parse a request's ``X-Mock-*`` headers (names are case-insensitive in Starlette's ``Headers``)."""
-    error = _number(headers, "x-mock-error", integer=True, low=400, high=599)
-    abort_after = _number(headers, "x-mock-abort-after", integer=True, low=0, high=10**9)
-    per_chunk = _number(headers, "x-mock-tokens-per-chunk", integer=True, low=1, high=10**6)
+    error = _number(headers, "X-Mock-Error", integer=True, low=400, high=599)
+    abort_after = _number(headers, "X-Mock-Abort-After", integer=True, low=0, high=10**9)
+    per_chunk = _number(headers, "X-Mock-Tokens-Per-Chunk", integer=True, low=1, high=10**6)
     return Faults(
-        delay_ms=_number(headers, "x-mock-delay", integer=False, low=0, high=_MAX_DELAY_MS) or 0.0,
+        delay_ms=_number(headers, "X-Mock-Delay", integer=False, low=0, high=_MAX_DELAY_MS) or 0.0,
         error_status=None if error is None else int(error),
         abort_after=None if abort_after is None else int(abort_after),
-        ttft_ms=_number(headers, "x-mock-ttft-ms", integer=False, low=0, high=_MAX_DELAY_MS),
-        itl_ms=_number(headers, "x-mock-itl-ms", integer=False, low=0, high=_MAX_DELAY_MS),
+        ttft_ms=_number(headers, "X-Mock-TTFT-Ms", integer=False, low=0, high=_MAX_DELAY_MS),
+        itl_ms=_number(headers, "X-Mock-ITL-Ms", integer=False, low=0, high=_MAX_DELAY_MS),
         tokens_per_chunk=None if per_chunk is None else int(per_chunk),
     )
 

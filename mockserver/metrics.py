@@ -1,15 +1,26 @@
-"""Prometheus metrics with Flowise's names (flowise-reference.md §E), one registry per app.
+"""Prometheus metrics with Flowise's names and labels (flowise-reference.md §E), one registry per app.
 
-A registry per app (not prometheus_client's global one) keeps two mocks in one test process apart.
-``GET /api/v1/metrics`` renders it in the text exposition format, behind auth like Flowise 3.0.13+.
+Flowise (prom-client) exposes ``chatflow_created{status="success",app="FlowiseAI"}``: no ``_total``
+suffix and an ``app`` label on every series. prometheus_client always writes a counter's HELP/TYPE lines as
+``..._total``, which would split each family in two for a scraper, so the resource counters' few lines are
+written here under Flowise's exact names; the request metrics are prometheus_client's own. A registry per app (not the global one) keeps two mocks
+in one test process apart. ``GET /api/v1/metrics`` renders it, behind auth like Flowise 3.0.13+.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from collections import Counter as Tally
+from collections.abc import Iterator
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+
+__all__ = ["CONTENT_TYPE", "Metrics", "RESOURCE_COUNTERS"]
+
+#: The text exposition format Flowise serves (prom-client 15), not prometheus_client's newer default.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+APP = "FlowiseAI"
 
 #: Flowise's resource counters, each labelled status=success|failure.
 RESOURCE_COUNTERS = (
@@ -18,31 +29,44 @@ RESOURCE_COUNTERS = (
     "agentflow_prediction_external", "custom_mcp_server_created",
 )
 
+prometheus_client.disable_created_metrics()
+
+
+class _ResourceCounters:
+    """Flowise's counters, rendered under their exact names (prom-client's text format)."""
+
+    def __init__(self) -> None:
+        self.tally: Tally[tuple[str, str]] = Tally()
+
+    def render(self) -> Iterator[str]:
+        for name in RESOURCE_COUNTERS:
+            yield f"# HELP {name} Flowise counter {name}\n# TYPE {name} counter\n"
+            for status in ("success", "failure"):
+                yield f'{name}{{status="{status}",app="{APP}"}} {float(self.tally[(name, status)])}\n'
+
 
 class Metrics:
     def __init__(self, version: str) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
-        labels = {"app": "FlowiseAI"}
-        self.counters = {
-            name: Counter(name, f"Flowise counter {name}", ["status"], registry=self.registry)
-            for name in RESOURCE_COUNTERS
-        }
-        Gauge("flowise_version_info", "Flowise version", ["version"], registry=self.registry).labels(
-            version=f"v{version}").set(1)
-        self.requests = Counter("http_requests", "HTTP requests", ["method", "route", "code"], registry=self.registry)
+        self.registry = CollectorRegistry()
+        self.resources = _ResourceCounters()
+        Gauge("flowise_version_info", "Flowise version", ["version", "app"], registry=self.registry).labels(
+            version=f"v{version}", app=APP).set(1)
+        self.requests = Counter("http_requests", "HTTP requests", ["method", "route", "code", "app"],
+                                registry=self.registry)
         self.duration = Histogram(
-            "http_request_duration_ms", "HTTP request duration in milliseconds", ["method", "route", "code"],
+            "http_request_duration_ms", "HTTP request duration in milliseconds", ["method", "route", "code", "app"],
             buckets=(1, 5, 10, 25, 50, 100, 250, 500), registry=self.registry,
         )
-        self._labels = labels
 
     def count(self, name: str, *, success: bool = True) -> None:
         """Increment one of Flowise's resource counters."""
-        self.counters[name].labels(status="success" if success else "failure").inc()
+        if name not in RESOURCE_COUNTERS:
+            raise KeyError(f"unknown Flowise counter {name!r}")
+        self.resources.tally[(name, "success" if success else "failure")] += 1
 
     def observe(self, method: str, route: str, code: int, millis: float) -> None:
-        self.requests.labels(method, route, str(code)).inc()
-        self.duration.labels(method, route, str(code)).observe(millis)
+        self.requests.labels(method, route, str(code), APP).inc()
+        self.duration.labels(method, route, str(code), APP).observe(millis)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return "".join(self.resources.render()).encode() + generate_latest(self.registry)

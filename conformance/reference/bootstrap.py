@@ -30,8 +30,10 @@ __all__ = [
     "strong_password",
 ]
 
-#: Every API-key permission of Flowise 3.1.4 except workspace/admin ones (which keys cannot hold:
-#: 400 "Cannot create API key with workspace or admin permissions").
+#: Every API-key permission of Flowise 3.1.4 (`dist/enterprise/rbac/Permissions.js`) except the
+#: `workspace` category (keys cannot hold it: 400 "Cannot create API key with workspace or admin
+#: permissions") and the organisation-level `admin`, `logs` and `loginActivity` categories, which
+#: the UI never offers for a key and no route the suite calls checks.
 FULL_PERMISSIONS: tuple[str, ...] = (
     *(f"chatflows:{a}" for a in ("view", "create", "update", "duplicate", "delete", "export", "import", "config", "domains")),
     *(f"agentflows:{a}" for a in ("view", "create", "update", "duplicate", "delete", "export", "import", "config", "domains")),
@@ -39,7 +41,7 @@ FULL_PERMISSIONS: tuple[str, ...] = (
     *(f"assistants:{a}" for a in ("view", "create", "update", "delete")),
     *(f"credentials:{a}" for a in ("view", "create", "update", "delete", "share")),
     *(f"variables:{a}" for a in ("view", "create", "update", "delete")),
-    *(f"apikeys:{a}" for a in ("view", "create", "update", "delete", "import")),
+    *(f"apikeys:{a}" for a in ("view", "create", "update", "delete")),
     *(
         f"documentStores:{a}"
         for a in ("view", "create", "update", "delete", "add-loader", "delete-loader", "preview-process", "upsert-config")
@@ -47,7 +49,7 @@ FULL_PERMISSIONS: tuple[str, ...] = (
     *(f"datasets:{a}" for a in ("view", "create", "update", "delete")),
     *(f"evaluators:{a}" for a in ("view", "create", "update", "delete")),
     *(f"evaluations:{a}" for a in ("view", "create", "update", "delete", "run")),
-    *(f"executions:{a}" for a in ("view", "delete")),
+    *(f"executions:{a}" for a in ("view", "update", "delete")),
     *(f"templates:{a}" for a in ("marketplace", "custom", "custom-delete", "toolexport", "flowexport", "custom-share")),
 )
 VIEW_PERMISSIONS: tuple[str, ...] = ("chatflows:view",)

@@ -200,6 +200,9 @@ def flowise_env(install: Installation, data_dir: Path, port: int, *, base: dict[
             "SECURE_COOKIES": "false",
             "APP_URL": f"http://{LOOPBACK}:{port}",
             "MODEL_LIST_CONFIG_JSON": str(install.models_json),
+            # Off by default in Flowise; on here so /api/v1/metrics can be checked like the mock's.
+            "ENABLE_METRICS": "true",
+            "METRICS_PROVIDER": "prometheus",
             "NODE_OPTIONS": f"--require {install.shim}",
         }
     )

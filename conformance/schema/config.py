@@ -18,7 +18,14 @@ from conformance.profile import TargetProfile
 
 __all__ = ["build_config", "schemathesis_view"]
 
-WORKERS = 2
+WORKERS = 1
+
+
+def _negative_statuses() -> list[str]:
+    """schemathesis' own list of statuses that count as rejecting invalid data."""
+    from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
+
+    return list(NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES)
 
 
 def _rate(requests_per_second: float) -> str:
@@ -28,7 +35,11 @@ def _rate(requests_per_second: float) -> str:
 
 
 def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
-    """A `schemathesis.Config` for one run against the profile's target."""
+    """A `schemathesis.Config` for one run against the profile's target.
+
+    Random chatflow ids only ever reach the 404 path of `createPrediction`; to judge real answers
+    (JSON and streams, event by event) most of its generated requests use the chatflow that answers.
+    """
     from schemathesis import Config
 
     data: dict[str, Any] = {
@@ -45,7 +56,18 @@ def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
             "coverage": {"unexpected-methods": ["TRACE"]},
             "stateful": {"max-steps": max(5, profile.examples)},
         },
+        # Flowise answers a missing body or path parameter with 412 (the spec's PreconditionFailed).
+        "checks": {"negative_data_rejection": {"expected-statuses": [*_negative_statuses(), "412"]}},
     }
+    answering = profile.capabilities.answering_chatflow
+    if answering and not profile.read_only:
+        data["dictionaries"] = {"answering-chatflow": {"values": [answering]}}
+        data["operations"] = [
+            {
+                "include-operation-id": "createPrediction",
+                "parameters": {"path.id": {"dictionary": "answering-chatflow", "probability": 0.8}},
+            }
+        ]
     if profile.api_key:
         data["headers"] = {"Authorization": f"Bearer {profile.api_key}"}
     if profile.rate_limit:

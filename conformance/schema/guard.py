@@ -3,7 +3,7 @@
 schemathesis draws ids from examples, from earlier responses (a `GET /chatflows` list holds the
 operator's chatflows) and from inferred links, so left alone it could `DELETE` or `PUT` a
 production resource. Before every writing request this guard replaces any UUID in the path, query
-or body that the run did not create by a fresh random UUID (which names nothing), and prefixes the
+or body that the run did not create by a fresh UUID derived from it (which names nothing), and prefixes the
 names of new resources with the run prefix. After every call it records what a create, a
 prediction or a feedback produced, so the ledger can delete it at the end. Reads pass untouched.
 
@@ -40,11 +40,17 @@ class WriteGuard:
         ledger: Ledger,
         spec: SpecIndex,
         read_only: bool,
+        answering_chatflow: str | None = None,
         prediction_ids: Iterable[str] = (),
     ) -> None:
         self.ledger = ledger
         self.read_only = read_only
-        self.prediction_ids = set(prediction_ids)
+        self.answering = answering_chatflow
+        self.prediction_ids = set(prediction_ids) | ({answering_chatflow} if answering_chatflow else set())
+        #: Ids this schemathesis run created: the only ones its writes may touch. The run's
+        #: fixtures (the answering chatflow above all) are off limits, or a generated DELETE would
+        #: take them away from the semantics layer.
+        self.created: set[str] = set()
         self.creates: dict[str, Family] = {}
         self.updates: dict[str, Family] = {}
         for family in FAMILIES.values():
@@ -54,6 +60,7 @@ class WriteGuard:
                 self.creates[create.operation_id] = family
             if update is not None:
                 self.updates[update.operation_id] = family
+        self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"flowise-conformance:{ledger.run_id}")
         #: Writing requests whose foreign ids were replaced (reported in the run notes).
         self.rewritten = 0
         self.refused = 0
@@ -63,9 +70,17 @@ class WriteGuard:
     def _foreign(self, value: object, operation_id: str | None) -> bool:
         if not isinstance(value, str) or not UUID.match(value):
             return False
-        if self.ledger.owns(value):
+        if value in self.created:
             return False
         return not (operation_id == PREDICTION and value in self.prediction_ids)
+
+    def _replacement(self, value: str, operation_id: str | None) -> str:
+        """A stand-in for a foreign id: mostly the answering chatflow for a prediction, else an id
+        derived from the value (deterministic, so Hypothesis sees the same request on replay)."""
+        derived = uuid.uuid5(self.namespace, value)
+        if operation_id == PREDICTION and self.answering and derived.int % 4:
+            return self.answering
+        return str(derived)
 
     def _scrub(self, value: Any, operation_id: str | None) -> Any:
         if isinstance(value, dict):
@@ -74,7 +89,7 @@ class WriteGuard:
             return [self._scrub(item, operation_id) for item in value]
         if self._foreign(value, operation_id):
             self.rewritten += 1
-            return str(uuid.uuid4())
+            return self._replacement(value, operation_id)
         return value
 
     def before_call(self, context: Any, case: Any, kwargs: dict[str, Any]) -> None:
@@ -101,9 +116,12 @@ class WriteGuard:
                 body = scrubbed
         family = self.creates.get(operation_id or "") or self.updates.get(operation_id or "")
         if family is not None and isinstance(body, dict):
-            name = body.get(family.name_field)
-            if isinstance(name, str) and not self.ledger.is_ours_name(name):
-                case.body = {**body, family.name_field: self.ledger.name(name)}
+            renamed = family.renamed(body, self._ours)
+            if renamed != body:
+                case.body = renamed
+
+    def _ours(self, name: str) -> str:
+        return name if self.ledger.is_ours_name(name) else self.ledger.name(name)
 
     # -- after -------------------------------------------------------------------------------------
 
@@ -120,6 +138,7 @@ class WriteGuard:
             self._record_prediction(case, data)
         elif isinstance(data, dict) and isinstance(data.get("id"), str) and str(case.method).upper() == "POST":
             # Feedback, leads, upserts: rows hanging off the run's chatflows; deleted with them.
+            self.created.add(data["id"])
             self.ledger.claim(data["id"])
 
     def _record_created(self, family: Family, case: Any, data: Any) -> None:
@@ -132,6 +151,7 @@ class WriteGuard:
             if isinstance(data, list) and family.name_of(item) != wanted:
                 continue  # POST /apikey answers with every key: keep only the one just created
             identifier = item["id"]
+            self.created.add(identifier)
             self.ledger.record(family.kind, identifier, family.item_path(identifier), name=family.name_of(item))
 
     def _record_prediction(self, case: Any, data: Any) -> None:
@@ -141,8 +161,10 @@ class WriteGuard:
         chat_id = data.get("chatId")
         for key in ("chatMessageId", "executionId"):
             if isinstance(data.get(key), str):
+                self.created.add(data[key])
                 self.ledger.claim(data[key])
         if isinstance(chat_id, str):
+            self.created.add(chat_id)
             self.ledger.claim(chat_id)
             if not self.ledger.owns(chatflow, kind="chatflow"):
                 # A chatflow the operator gave: remove this run's messages, not the chatflow.

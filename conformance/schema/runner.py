@@ -102,7 +102,8 @@ def run_schema_layer(
         ledger=ledger,
         spec=spec,
         read_only=profile.read_only,
-        prediction_ids=[*profile.chatflow_ids, *([capabilities.answering_chatflow] if capabilities.answering_chatflow else [])],
+        answering_chatflow=capabilities.answering_chatflow,
+        prediction_ids=profile.chatflow_ids,
     )
     schema.hooks.register_hook_with_name(guard.after_call, "after_call")
     schema.hooks.register_hook_with_name(_network_error_hook(collector), "after_network_error")

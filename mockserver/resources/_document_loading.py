@@ -23,7 +23,12 @@ from typing import Any
 from starlette.datastructures import UploadFile
 
 from mockserver.errors import FlowiseError
-from mockserver.llm.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_SEPARATORS, split_documents
+from mockserver.llm.chunking import (
+    DEFAULT_CHUNK_OVERLAP,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_SEPARATORS,
+    split_documents,
+)
 from mockserver.resources.attachments import decode_text, safe_filename, store_file
 from mockserver.store.db import now_iso
 

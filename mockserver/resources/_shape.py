@@ -29,12 +29,15 @@ __all__ = [
     "bump_date",
     "chatflow_json",
     "delete_answer",
+    "insert_entity",
     "listing",
+    "load_entity",
     "missing",
     "new_id",
     "parse_json",
     "saved_order",
     "store_value",
+    "update_entity",
 ]
 
 Shape = Callable[[dict[str, Any]], dict[str, Any]]
@@ -141,3 +144,29 @@ def listing(call: Call, table: str, shape: Shape, *, where: str = "", params: Se
         rows = call.db.query(f"{sql} LIMIT ? OFFSET ?", [*args, limit, (page - 1) * limit])
         return {"data": [shape(row) for row in rows], "total": total}
     return [shape(row) for row in call.db.query(sql, args)]
+
+
+#: What the server fills in on every insert, in the order TypeORM's ``save()`` answers them.
+GENERATED = ("workspaceId", "id", "createdDate", "updatedDate")
+
+
+def load_entity(call: Call, table: str, message: str, *, where: str) -> dict[str, Any]:
+    """The row of the path's ``id`` in the caller's workspace, or the family's not-found error."""
+    row = call.db.get(table, call.path["id"])
+    if row is None or row["workspaceId"] != call.workspace_id:
+        raise missing(call, message.format(id=call.path["id"]), where=where)
+    return row
+
+
+def insert_entity(call: Call, table: str, fields: dict[str, Any], sent: Iterable[str]) -> dict[str, Any]:
+    """Insert ``fields`` plus the generated columns; answer the stored row in ``save()`` order."""
+    stamp = now_iso()
+    row = {**fields, "workspaceId": call.workspace_id, "id": new_id(), "createdDate": stamp, "updatedDate": stamp}
+    call.db.insert(table, row)
+    return saved_order([key for key in sent if key in fields], call.db.get(table, row["id"]), GENERATED)
+
+
+def update_entity(call: Call, table: str, row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``changes`` with a fresh ``updatedDate``; answer the stored row."""
+    call.db.update(table, row["id"], {**changes, "updatedDate": bump_date(row["updatedDate"])})
+    return call.db.get(table, row["id"])

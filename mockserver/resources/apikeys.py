@@ -14,7 +14,7 @@ from typing import Any
 from mockserver.auth import KeyRing
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
-from mockserver.resources._shape import bump_date, delete_answer, listing, missing
+from mockserver.resources._shape import delete_answer, listing, load_entity, update_entity
 
 _PERMISSIONS_MESSAGE = "Error: apikeyController.{fn} - permissions must be an array of strings!"
 _RESERVED = ("workspace:", "admin:")
@@ -87,15 +87,10 @@ async def create_api_key(call: Call) -> Any:
 
 @operation("updateApiKey")
 async def update_api_key(call: Call) -> Any:
-    key_id = call.path["id"]
-    row = call.db.get("apikey", key_id)
-    if row is None or row["workspaceId"] != call.workspace_id:
-        raise missing(call, f"ApiKey {key_id} not found", where="apikeyService.updateApiKey")
+    row = load_entity(call, "apikey", "ApiKey {id} not found", where="apikeyService.updateApiKey")
     body = call.body or {}
-    changes = {"keyName": _key_name(body, "updateApiKey"),
-               "permissions": json.dumps(_permissions(body, "updateApiKey")),
-               "updatedDate": bump_date(row["updatedDate"])}
-    call.db.update("apikey", key_id, changes)
+    update_entity(call, "apikey", row, {"keyName": _key_name(body, "updateApiKey"),
+                                        "permissions": json.dumps(_permissions(body, "updateApiKey"))})
     _ring(call).forget()
     return _all_keys(call)
 

@@ -15,8 +15,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from mockserver import quirks
 from mockserver.operations import Call, operation
+from mockserver.resources._shape import missing
 
 __all__ = ["create_attachment", "decode_text", "safe_filename", "store_file"]
 
@@ -81,7 +81,7 @@ async def create_attachment(call: Call) -> list[dict[str, Any]]:
     chatflow_id = call.path["chatflowId"]
     chat_id = call.path["chatId"]
     if call.db.get("chat_flow", chatflow_id) is None:
-        raise quirks.not_found(call, f"Chatflow {chatflow_id} not found", where="attachmentService.createAttachment")
+        raise missing(call, f"Chatflow {chatflow_id} not found", where="attachmentService.createAttachment")
     as_base64 = _wants_base64((call.body or {}).get("base64"))
     answers = []
     for upload in call.files:

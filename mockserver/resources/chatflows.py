@@ -16,18 +16,17 @@ from mockserver.errors import FlowiseError, TextError
 from mockserver.operations import Call, operation
 from mockserver.resources._flowdata import is_streaming, is_tts_enabled, public_flow_data, uploads_config
 from mockserver.resources._shape import (
-    bump_date,
     chatflow_json,
     delete_answer,
+    insert_entity,
     listing,
+    load_entity,
     missing,
-    new_id,
     parse_json,
-    saved_order,
     store_value,
+    update_entity,
 )
 from mockserver.store import vectors
-from mockserver.store.db import now_iso
 
 #: The fields a client may set; id, dates, workspaceId and the webhook secret are the server's.
 WRITABLE = ("name", "flowData", "deployed", "isPublic", "apikeyid", "chatbotConfig", "apiConfig", "analytic",
@@ -38,6 +37,7 @@ TYPES = ("CHATFLOW", "AGENTFLOW", "MULTIAGENT", "ASSISTANT")
 #: Rows that belong to a chatflow and go with it (table, chatflow column).
 DEPENDENTS = (("chat_message", "chatflowid"), ("chat_message_feedback", "chatflowid"), ("lead", "chatflowid"),
               ("upsert_history", "chatflowid"))
+NOT_FOUND = "Chatflow {id} not found in the database!"
 
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -46,13 +46,15 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
     return {key: store_value(body[key], json_text=key in JSON_TEXT) for key in WRITABLE if key in body}
 
 
-def _load(call: Call, where: str, message: str = "Chatflow {id} not found in the database!",
-          *, workspace: bool = True) -> dict[str, Any]:
-    """The chatflow of the path's ``id`` (in the caller's workspace unless the route is public)."""
-    chatflow_id = call.path["id"]
-    row = call.db.get("chat_flow", chatflow_id)
-    if row is None or (workspace and row["workspaceId"] != call.workspace_id):
-        raise missing(call, message.format(id=chatflow_id), where=where)
+def _load(call: Call, where: str) -> dict[str, Any]:
+    return load_entity(call, "chat_flow", NOT_FOUND, where=where)
+
+
+def _load_public(call: Call, where: str) -> dict[str, Any]:
+    """The chatflow of a public route: no workspace to check, and Flowise's shorter message."""
+    row = call.db.get("chat_flow", call.path["id"])
+    if row is None:
+        raise missing(call, f"Chatflow {call.path['id']} not found", where=where)
     return row
 
 
@@ -73,14 +75,10 @@ async def create_chatflow(call: Call) -> Any:
     for required in ("name", "flowData"):
         if body.get(required) is None:
             raise FlowiseError(400, f"Invalid request body /{required}: '{required}' is a required property")
-    row = _fields(body)
-    stamp = now_iso()
-    row.update(workspaceId=call.workspace_id, id=new_id(), createdDate=stamp, updatedDate=stamp)
-    call.db.insert("chat_flow", row)
-    counter = "agentflow_created" if row["type"] in ("AGENTFLOW", "MULTIAGENT") else "chatflow_created"
+    saved = insert_entity(call, "chat_flow", _fields(body), body)
+    counter = "agentflow_created" if saved["type"] in ("AGENTFLOW", "MULTIAGENT") else "chatflow_created"
     call.state.extras["metrics"].count(counter)
-    saved = chatflow_json(call.db.get("chat_flow", row["id"]))
-    return saved_order([k for k in body if k in WRITABLE], saved, ("workspaceId", "id", "createdDate", "updatedDate"))
+    return chatflow_json(saved)
 
 
 @operation("getChatflowById")
@@ -92,10 +90,7 @@ async def get_chatflow_by_id(call: Call) -> Any:
 async def update_chatflow(call: Call) -> Any:
     """A partial update: only the fields sent change; ``updatedDate`` always moves forward."""
     row = _load(call, "chatflowsService.updateChatflow")
-    changes = _fields(call.body or {})
-    changes["updatedDate"] = bump_date(row["updatedDate"])
-    call.db.update("chat_flow", row["id"], changes)
-    return chatflow_json(call.db.get("chat_flow", row["id"]))
+    return chatflow_json(update_entity(call, "chat_flow", row, _fields(call.body or {})))
 
 
 @operation("deleteChatflow")
@@ -108,7 +103,7 @@ async def delete_chatflow(call: Call) -> Any:
             for table, column in DEPENDENTS:
                 call.db.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', (chatflow_id,))
             vectors.delete_namespace(call.db, chatflow_id)
-    return delete_answer(call, affected, f"Chatflow {chatflow_id} not found in the database!",
+    return delete_answer(call, affected, NOT_FOUND.format(id=chatflow_id),
                          where="chatflowsService.deleteChatflow")
 
 
@@ -143,15 +138,13 @@ async def check_if_chatflow_has_changed(call: Call) -> Any:
 
 @operation("checkIfChatflowIsValidForStreaming")
 async def check_if_chatflow_is_valid_for_streaming(call: Call) -> Any:
-    row = _load(call, "chatflowsService.checkIfChatflowIsValidForStreaming", "Chatflow {id} not found",
-                workspace=False)
+    row = _load_public(call, "chatflowsService.checkIfChatflowIsValidForStreaming")
     return {"isStreaming": is_streaming(row)}
 
 
 @operation("checkIfChatflowIsValidForUploads")
 async def check_if_chatflow_is_valid_for_uploads(call: Call) -> Any:
-    row = _load(call, "chatflowsService.checkIfChatflowIsValidForUploads", "Chatflow {id} not found",
-                workspace=False)
+    row = _load_public(call, "chatflowsService.checkIfChatflowIsValidForUploads")
     return uploads_config(row)
 
 
@@ -159,8 +152,7 @@ async def check_if_chatflow_is_valid_for_uploads(call: Call) -> Any:
 async def get_single_public_chatbot_config(call: Call) -> Any:
     """The widget's configuration: the chatbotConfig keys minus the origin allow-list (which is for the
     server, not for visitors), plus the computed ``uploads``, the sanitised ``flowData`` and TTS."""
-    row = _load(call, "chatflowsService.getSinglePublicChatbotConfig", "Chatflow {id} not found",
-                workspace=False)
+    row = _load_public(call, "chatflowsService.getSinglePublicChatbotConfig")
     config = parse_json(row.get("chatbotConfig"), {})
     config = dict(config) if isinstance(config, dict) else {}
     config.pop("allowedOrigins", None)
@@ -171,7 +163,7 @@ async def get_single_public_chatbot_config(call: Call) -> Any:
 
 @operation("getSinglePublicChatflow")
 async def get_single_public_chatflow(call: Call) -> Any:
-    row = _load(call, "chatflowsService.getSinglePublicChatflow", "Chatflow {id} not found", workspace=False)
+    row = _load_public(call, "chatflowsService.getSinglePublicChatflow")
     if not row.get("isPublic"):
         return JSONResponse({"message": "Unauthorized"}, status_code=401)
     return chatflow_json(row)

@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from mockserver.operations import Call, operation
-from mockserver.resources._shape import bump_date, delete_answer, missing, new_id
+from mockserver.resources._shape import delete_answer, load_entity, new_id, update_entity
 from mockserver.store.db import Database, now_iso
 
 #: Flowise's REDACTED_CREDENTIAL_VALUE.
@@ -48,10 +48,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load(call: Call, where: str) -> dict[str, Any]:
-    row = call.db.get("credential", call.path["id"])
-    if row is None or row["workspaceId"] != call.workspace_id:
-        raise missing(call, f"Credential {call.path['id']} not found", where=where)
-    return row
+    return load_entity(call, "credential", "Credential {id} not found", where=where)
 
 
 @operation("getAllCredentials")
@@ -92,9 +89,8 @@ async def update_credential(call: Call) -> Any:
         if value != REDACTED:
             data[key] = value
     changes = {key: body[key] for key in ("name", "credentialName") if key in body}
-    changes.update(encryptedData=encrypt(call.db, data), updatedDate=bump_date(row["updatedDate"]))
-    call.db.update("credential", row["id"], changes)
-    return call.db.get("credential", row["id"])
+    changes["encryptedData"] = encrypt(call.db, data)
+    return update_entity(call, "credential", row, changes)
 
 
 @operation("deleteCredentials")

@@ -5,7 +5,7 @@ as text (``plainText``'s ``text``, data-URI files, files stored earlier under ``
 splits them with the recursive character splitter (mockserver.llm.chunking). Flowise needs embedding and
 vector store configs before an upsert or a query; the mock always has its fake embedding and vector store,
 so it does not (configs sent are still saved on the store). The vectors of a store live under the store id.
-Unknown ids answer 404; operations whose spec carries ``missing-id-500`` go through ``quirks.not_found``.
+Unknown ids answer 404 (under ``--quirks``, the 500 of the operations whose spec notes ``missing-id-500``).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from mockserver import quirks
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.resources import _document_loading as loading
+from mockserver.resources._shape import missing
 from mockserver.store import document_store as stores
 from mockserver.store import vectors
 from mockserver.store.db import now_iso
@@ -30,14 +30,15 @@ __all__: list[str] = []
 _SERVICE = "documentStoreServices"
 
 
-def _store(call: Call, store_id: str, *, where: str | None) -> dict[str, Any]:
-    """The store, or the not-found error: plain 404, or ``quirks.not_found`` where the spec notes a 500."""
+def _store(call: Call, store_id: str, *, where: str) -> dict[str, Any]:
+    """The store, or the not-found error (``_shape.missing``: 404, or the spec's 500 under quirks)."""
     store = stores.get_store(call.db, store_id, call.workspace_id)
     if store is not None:
         return store
-    if where is None:
-        raise FlowiseError(404, f"Error: {_SERVICE}.getDocumentStoreById - Document store {store_id} not found")
-    raise quirks.not_found(call, f"Document store {store_id} not found", where=f"{_SERVICE}.{where}")
+    message = f"Document store {store_id} not found"
+    if where == "getDocumentStoreById":  # the service's own message, as the spec's NotFound example shows
+        message = f"Error: {_SERVICE}.{where} - {message}"
+    raise missing(call, message, where=f"{_SERVICE}.{where}")
 
 
 def _files_dir(call: Call, store_id: str) -> Path:
@@ -46,7 +47,10 @@ def _files_dir(call: Call, store_id: str) -> Path:
 
 def _where_used(call: Call, store: dict[str, Any]) -> list[dict[str, str]]:
     """``whereUsed`` resolved to ``{id, name}`` of the chatflows that still exist (a single-store read)."""
-    ids = stores.to_dto(store)["whereUsed"]
+    try:
+        ids = json.loads(store.get("whereUsed") or "[]")
+    except ValueError:
+        ids = []
     found = []
     for chatflow_id in ids if isinstance(ids, list) else []:
         row = call.db.one("SELECT id, name FROM chat_flow WHERE id = ?", (str(chatflow_id),))
@@ -71,13 +75,13 @@ async def get_all_document_stores(call: Call) -> Any:
 
 @operation("getDocumentStoreById")
 async def get_document_store_by_id(call: Call) -> dict[str, Any]:
-    store = _store(call, call.path["id"], where=None)
+    store = _store(call, call.path["id"], where="getDocumentStoreById")
     return stores.to_dto(store, where_used=_where_used(call, store))
 
 
 @operation("updateDocumentStore")
 async def update_document_store(call: Call) -> dict[str, Any]:
-    store = _store(call, call.path["id"], where=None)
+    store = _store(call, call.path["id"], where="getDocumentStoreById")
     return stores.to_dto(stores.update_store(call.db, store, call.body or {}))
 
 
@@ -159,7 +163,7 @@ async def delete_loader_from_document_store(call: Call) -> dict[str, Any]:
     loaders = stores.loaders_of(store)
     found = next((e for e in loaders if e.get("id") == call.path["loaderId"]), None)
     if found is None:
-        raise quirks.not_found(call, f"Unable to locate loader in Document Store {store['name']}",
+        raise missing(call, f"Unable to locate loader in Document Store {store['name']}",
                                where=f"{_SERVICE}.{where}")
     for file in found.get("files") or []:
         loading.remove_stored_file(_files_dir(call, store["id"]), file.get("name"))
@@ -173,7 +177,7 @@ async def delete_loader_from_document_store(call: Call) -> dict[str, Any]:
 def _page(call: Call, store: dict[str, Any], loader_id: str, page: int, *, where: str) -> dict[str, Any]:
     result = stores.chunk_page(call.db, store, loader_id, page)
     if result is None:
-        raise quirks.not_found(call, f"Document loader {loader_id} not found", where=f"{_SERVICE}.{where}")
+        raise missing(call, f"Document loader {loader_id} not found", where=f"{_SERVICE}.{where}")
     return result
 
 
@@ -191,11 +195,11 @@ def _chunk_target(call: Call, where: str) -> tuple[dict[str, Any], list[dict[str
     loaders = stores.loaders_of(store)
     entry = next((e for e in loaders if e.get("id") == call.path["loaderId"]), None)
     if entry is None:
-        raise quirks.not_found(call, f"Document store loader {call.path['loaderId']} not found",
+        raise missing(call, f"Document store loader {call.path['loaderId']} not found",
                                where=f"{_SERVICE}.{where}")
     chunk = stores.find_chunk(call.db, store["id"], chunk_id=call.path["chunkId"])
     if chunk is None or chunk["docId"] != entry["id"]:
-        raise quirks.not_found(call, f"Document Chunk {call.path['chunkId']} not found", where=f"{_SERVICE}.{where}")
+        raise missing(call, f"Document Chunk {call.path['chunkId']} not found", where=f"{_SERVICE}.{where}")
     return store, loaders, entry, chunk
 
 
@@ -235,7 +239,7 @@ def _upsert(call: Call, store: dict[str, Any], item: dict[str, Any], *, refresh:
     if request.doc_id:
         base = next((dict(e) for e in stores.loaders_of(store) if e.get("id") == request.doc_id), {})
         if not base:
-            raise quirks.not_found(call, f"Document loader {request.doc_id} not found", where=f"{_SERVICE}.{where}")
+            raise missing(call, f"Document loader {request.doc_id} not found", where=f"{_SERVICE}.{where}")
     data = request.loader_data(base, uploads)
     keep_id = request.doc_id and (refresh or request.replace_existing)
     entry_id = request.doc_id if keep_id else str(uuid.uuid4())

@@ -17,6 +17,7 @@ from typing import Any
 
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
+from mockserver.resources._shape import missing
 from mockserver.store.db import now_iso
 
 __all__: list[str] = []
@@ -86,8 +87,9 @@ async def get_all_chat_message_feedback(call: Call) -> list[dict[str, Any]]:
 async def update_chat_message_feedback_for_chatflow(call: Call) -> dict[str, str]:
     feedback_id = call.path["id"]
     if call.db.get("chat_message_feedback", feedback_id) is None:
-        # Checked by the controller's validation, outside the service's 500 wrapper: 404 in Flowise 3.1 too.
-        raise FlowiseError(404, f"Feedback with ID {feedback_id} not found")
+        # Flowise checks this in the controller, outside the service's 500 wrapper: 404 there too.
+        raise missing(call, f"Feedback with ID {feedback_id} not found",
+                      where="feedbackService.updateChatMessageFeedbackForChatflow")
     body = call.body or {}
     call.db.update("chat_message_feedback", feedback_id, {k: body[k] for k in ("rating", "content") if k in body})
     return {"status": "OK"}

@@ -9,60 +9,49 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.operations import Call, operation
-from mockserver.resources._shape import bump_date, delete_answer, listing, missing, new_id, saved_order, store_value
-from mockserver.store.db import now_iso
+from mockserver.resources._shape import (
+    delete_answer,
+    insert_entity,
+    listing,
+    load_entity,
+    store_value,
+    update_entity,
+)
 
 WRITABLE = ("name", "description", "color", "iconSrc", "schema", "func")
-GENERATED = ("workspaceId", "id", "createdDate", "updatedDate")
+NOT_FOUND = "Tool {id} not found"
 
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
     return {key: store_value(body[key], json_text=key == "schema") for key in WRITABLE if key in body}
 
 
-def _shape(row: dict[str, Any]) -> dict[str, Any]:
-    return dict(row)
-
-
-def _load(call: Call, where: str) -> dict[str, Any]:
-    row = call.db.get("tool", call.path["id"])
-    if row is None or row["workspaceId"] != call.workspace_id:
-        raise missing(call, f"Tool {call.path['id']} not found", where=where)
-    return row
-
-
 @operation("getAllTools")
 async def get_all_tools(call: Call) -> Any:
-    return listing(call, "tool", _shape)
+    return listing(call, "tool", dict)
 
 
 @operation("createTool")
 async def create_tool(call: Call) -> Any:
     body = call.body or {}
-    row = _fields(body)
-    stamp = now_iso()
-    row.update(workspaceId=call.workspace_id, id=new_id(), createdDate=stamp, updatedDate=stamp)
-    call.db.insert("tool", row)
+    saved = insert_entity(call, "tool", _fields(body), body)
     call.state.extras["metrics"].count("tool_created")
-    return saved_order([k for k in body if k in WRITABLE], _shape(call.db.get("tool", row["id"])), GENERATED)
+    return saved
 
 
 @operation("getToolById")
 async def get_tool_by_id(call: Call) -> Any:
-    return _shape(_load(call, "toolsService.getToolById"))
+    return load_entity(call, "tool", NOT_FOUND, where="toolsService.getToolById")
 
 
 @operation("updateTool")
 async def update_tool(call: Call) -> Any:
-    row = _load(call, "toolsService.updateTool")
-    changes = _fields(call.body or {})
-    changes["updatedDate"] = bump_date(row["updatedDate"])
-    call.db.update("tool", row["id"], changes)
-    return _shape(call.db.get("tool", row["id"]))
+    row = load_entity(call, "tool", NOT_FOUND, where="toolsService.updateTool")
+    return update_entity(call, "tool", row, _fields(call.body or {}))
 
 
 @operation("deleteTool")
 async def delete_tool(call: Call) -> Any:
     tool_id = call.path["id"]
     affected = call.db.execute("DELETE FROM tool WHERE id = ? AND workspaceId = ?", (tool_id, call.workspace_id))
-    return delete_answer(call, affected, f"Tool {tool_id} not found", where="toolsService.deleteTool")
+    return delete_answer(call, affected, NOT_FOUND.format(id=tool_id), where="toolsService.deleteTool")

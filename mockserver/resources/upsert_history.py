@@ -15,6 +15,7 @@ from typing import Any
 
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
+from mockserver.resources._shape import missing
 
 __all__: list[str] = []
 
@@ -40,9 +41,9 @@ async def get_all_upsert_history(call: Call) -> list[dict[str, Any]]:
     known = call.db.one("SELECT id FROM chat_flow WHERE id = ? AND workspaceId = ?", (owner, call.workspace_id)) or \
         call.db.one("SELECT id FROM document_store WHERE id = ? AND workspaceId = ?", (owner, call.workspace_id))
     if known is None:
-        # Flowise checks this in the controller, outside the service's 500 wrapper: 404 in 3.1 too.
-        raise FlowiseError(404, f"Error: upsertHistoryController.getAllUpsertHistory - resource {owner} "
-                                "not found in workspace!")
+        # Flowise checks this in the controller, outside the service's 500 wrapper: 404 there too.
+        raise missing(call, f"Error: upsertHistoryController.getAllUpsertHistory - resource {owner} not found "
+                            "in workspace!", where="upsertHistoryController.getAllUpsertHistory")
     sql = 'SELECT id, chatflowid, result, flowData, date FROM "upsert_history" WHERE chatflowid = ?'
     params: list[Any] = [owner]
     if "startDate" in call.query:

@@ -10,47 +10,33 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.operations import Call, operation
-from mockserver.resources._shape import bump_date, delete_answer, listing, missing, new_id, saved_order, store_value
-from mockserver.store.db import now_iso
+from mockserver.resources._shape import delete_answer, insert_entity, listing, load_entity, update_entity
 
 WRITABLE = ("name", "value", "type")
-GENERATED = ("workspaceId", "id", "createdDate", "updatedDate")
 
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
-    return {key: store_value(body[key]) for key in WRITABLE if key in body}
-
-
-def _shape(row: dict[str, Any]) -> dict[str, Any]:
-    return dict(row)
+    return {key: body[key] for key in WRITABLE if key in body}
 
 
 @operation("getAllVariables")
 async def get_all_variables(call: Call) -> Any:
-    return listing(call, "variable", _shape)
+    return listing(call, "variable", dict)
 
 
 @operation("createVariable")
 async def create_variable(call: Call) -> Any:
     body = call.body or {}
-    row = _fields(body)  # without "type" the column default ("string") applies, as with TypeORM
-    stamp = now_iso()
-    row.update(workspaceId=call.workspace_id, id=new_id(), createdDate=stamp, updatedDate=stamp)
-    call.db.insert("variable", row)
-    return saved_order([k for k in body if k in WRITABLE], _shape(call.db.get("variable", row["id"])), GENERATED)
+    return insert_entity(call, "variable", _fields(body), body)
 
 
 @operation("updateVariable")
 async def update_variable(call: Call) -> Any:
     """Flowise answers an unknown id with 404 ``Variable not found in the database`` (as text/html; the
     spec documents the JSON error shape, which the mock sends in every mode)."""
-    row = call.db.get("variable", call.path["id"])
-    if row is None or row["workspaceId"] != call.workspace_id:
-        raise missing(call, "Variable not found in the database", where="variablesService.updateVariable")
-    changes = _fields(call.body or {})
-    changes["updatedDate"] = bump_date(row["updatedDate"])
-    call.db.update("variable", row["id"], changes)
-    return _shape(call.db.get("variable", row["id"]))
+    row = load_entity(call, "variable", "Variable not found in the database",
+                      where="variablesService.updateVariable")
+    return update_entity(call, "variable", row, _fields(call.body or {}))
 
 
 @operation("deleteVariable")

@@ -17,7 +17,7 @@ def test_public_names() -> None:
 
 
 def test_profiles_named_in_the_issue_exist() -> None:
-    assert set(PROFILES) == {"chat", "rag", "mixed", "smoke", "soak"}
+    assert {"chat", "rag", "mixed", "smoke", "soak"} <= set(PROFILES)
     assert PROFILES["rag"].weights == {"RagUser": 1}
     assert PROFILES["chat"].streams and not PROFILES["rag"].streams
 

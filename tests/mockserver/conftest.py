@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from mockserver import MockSettings, create_app
+from mockserver.spec import Spec, load_spec
 
 ADMIN_KEY = "test-admin-key"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -52,14 +53,20 @@ def expect_error() -> Callable[..., str]:
     return check_error
 
 
+@pytest.fixture(scope="session")
+def spec() -> Spec:
+    """The spec file, parsed once per session (a Spec is read-only once built, so apps can share it)."""
+    return load_spec()
+
+
 @pytest.fixture
 def settings() -> MockSettings:
     return mock_settings()
 
 
 @pytest.fixture
-def app(settings: MockSettings) -> Any:
-    return create_app(settings)
+def app(settings: MockSettings, spec: Spec) -> Any:
+    return create_app(settings, spec=spec)
 
 
 @pytest.fixture
@@ -74,12 +81,12 @@ def admin_headers() -> dict[str, str]:
 
 
 @pytest.fixture
-async def make_client() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
+async def make_client(spec: Spec) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
     """A factory of extra clients over fresh apps with other settings; all are closed at teardown."""
     opened: list[httpx.AsyncClient] = []
 
     def build(**overrides: Any) -> httpx.AsyncClient:
-        test_client = asgi_client(create_app(mock_settings(**overrides)))
+        test_client = asgi_client(create_app(mock_settings(**overrides), spec=spec))
         opened.append(test_client)
         return test_client
 

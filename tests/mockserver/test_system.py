@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+
 def counter(text: str, name: str) -> float:
     """The success count of a Flowise counter in an exposition text (however the library suffixes it)."""
     for family in text_string_to_metric_families(text):
         if family.name == name:
             return sum(s.value for s in family.samples
-                       if s.labels.get("status") == "success" and not s.name.endswith("_created"))
+                       if s.labels.get("status") == "success" and s.name == name)
     raise AssertionError(f"{name} not exposed")
 
 
@@ -47,7 +48,10 @@ async def test_metrics_count_created_resources(client, admin_headers) -> None:
     await client.post("/chatflows", json={**CHATFLOW, "type": "AGENTFLOW"}, headers=admin_headers)
     await client.post("/chatflows", json={**CHATFLOW, "type": "MULTIAGENT"}, headers=admin_headers)
     await client.post("/tools", json={"name": "t", "description": "d", "color": "c"}, headers=admin_headers)
+    await client.post("/assistants", json={"details": "{}", "credential": "6a2f8d4c-9e1b-4c73-a5d0-e8b3f7c1a246",
+                                           "type": "CUSTOM"}, headers=admin_headers)
     text = (await client.get("/metrics", headers=admin_headers)).text
     assert counter(text, "chatflow_created") == 1
     assert counter(text, "agentflow_created") == 2
     assert counter(text, "tool_created") == 1
+    assert counter(text, "assistant_created") == 1

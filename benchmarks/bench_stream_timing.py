@@ -1,0 +1,128 @@
+"""How well the mock keeps its streaming timing under load: configured vs measured TTFT and ITL.
+
+Starts ``flowise-mock`` (subprocess, 127.0.0.1, a free port, ``--db :memory: --no-auth``), creates an
+empty chatflow, opens N concurrent streaming predictions with httpx (asyncio) and prints, for time to
+first token and inter-token latency, the configured value next to the measured mean, p50 and p99.
+Figures, not a pass/fail test. The client runs in one Python process too, so on a small machine part of
+the measured jitter is the client's own.
+
+    .venv/bin/python benchmarks/bench_stream_timing.py --streams 200 --ttft-ms 120 --itl-ms 25 --tokens 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def start_mock(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    executable = Path(sys.executable).parent / "flowise-mock"
+    command = [str(executable) if executable.exists() else "flowise-mock", "--host", "127.0.0.1", "--port",
+               str(port), "--db", ":memory:", "--no-auth", "--quiet", "--ttft-ms", str(args.ttft_ms),
+               "--itl-ms", str(args.itl_ms), "--itl-dist", args.itl_dist, "--answer-tokens", str(args.tokens)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+        if process.poll() is not None:
+            raise SystemExit(f"flowise-mock exited: {process.stderr.read().decode() if process.stderr else ''}")
+    process.kill()
+    raise SystemExit("flowise-mock did not start within 30 s")
+
+
+async def one_stream(client: httpx.AsyncClient, url: str, question: str) -> tuple[float, list[float]]:
+    """Seconds to the first token event, and the gaps between token events."""
+    started = time.perf_counter()
+    stamps: list[float] = []
+    buffer = b""
+    async with client.stream("POST", url, json={"question": question, "streaming": True}) as response:
+        response.raise_for_status()
+        async for chunk in response.aiter_raw():
+            now = time.perf_counter()
+            buffer += chunk
+            *frames, buffer = buffer.split(b"\n\n")
+            stamps.extend(now for frame in frames if b'"event":"token"' in frame)
+    if not stamps:
+        raise RuntimeError("stream carried no token event")
+    return stamps[0] - started, [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+
+
+async def run(base: str, args: argparse.Namespace) -> None:
+    flow = {"name": "bench", "type": "CHATFLOW", "flowData": json.dumps({"nodes": [], "edges": []})}
+    limits = httpx.Limits(max_connections=args.streams + 10, max_keepalive_connections=args.streams + 10)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        created = await client.post("/api/v1/chatflows", json=flow)
+        created.raise_for_status()
+        url = f"/api/v1/prediction/{created.json()['id']}"
+        await one_stream(client, url, "warm-up")
+        wall = time.perf_counter()
+        results = await asyncio.gather(*(one_stream(client, url, f"question {i}") for i in range(args.streams)),
+                                       return_exceptions=True)
+        wall = time.perf_counter() - wall
+    failures = [r for r in results if isinstance(r, BaseException)]
+    good = [r for r in results if not isinstance(r, BaseException)]
+    ttft = [r[0] * 1000 for r in good]
+    itl = [gap * 1000 for r in good for gap in r[1]]
+    print(f"streams: {args.streams} concurrent, {len(good)} ok, {len(failures)} failed, "
+          f"{args.tokens} tokens each, wall {wall:.2f} s, ITL distribution {args.itl_dist}")
+    if failures:
+        print(f"first failure: {failures[0]!r}")
+    if not good:
+        return
+    print(f"{'metric':<6} {'configured':>11} {'mean':>9} {'p50':>9} {'p99':>9} {'mean err':>9}")
+    for name, configured, values in (("TTFT", args.ttft_ms, ttft), ("ITL", args.itl_ms, itl)):
+        mean = statistics.fmean(values)
+        print(f"{name:<6} {configured:>9.1f}ms {mean:>7.1f}ms {percentile(values, 0.5):>7.1f}ms "
+              f"{percentile(values, 0.99):>7.1f}ms {100 * (mean - configured) / configured:>+8.1f}%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--ttft-ms", type=float, default=120.0)
+    parser.add_argument("--itl-ms", type=float, default=25.0)
+    parser.add_argument("--itl-dist", choices=["fixed", "uniform", "lognormal"], default="fixed")
+    parser.add_argument("--tokens", type=int, default=50, help="answer length (--answer-tokens)")
+    args = parser.parse_args()
+    port = free_port()
+    process = start_mock(port, args)
+    try:
+        asyncio.run(run(f"http://127.0.0.1:{port}", args))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()

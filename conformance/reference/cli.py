@@ -1,0 +1,73 @@
+"""`python -m conformance.reference`: flags → RunOptions → run_reference. The only reader of argv here.
+
+Kept apart from `__main__` so `flowise-conformance reference` and `tox -e reference` can call the
+same `main(argv)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+
+from conformance.reference.install import CACHE_ENV, FLOWISE_VERSION, default_cache_dir
+
+__all__ = ["build_parser", "main"]
+
+EPILOG = f"""\
+environment:
+  {CACHE_ENV}   where Flowise {FLOWISE_VERSION} and Node 24 are installed (default {default_cache_dir()})
+
+what it does, in order (every step prints its progress and duration):
+  1. installs flowise@{FLOWISE_VERSION} with Node 24 from the npm registry into the cache (first run only,
+     about 5 minutes and 3 GB; a marker file makes later runs reuse it)
+  2. starts flowise-mock as the LLM (OpenAI-compatible /v1) and the real Flowise on 127.0.0.1,
+     with its data in a temporary folder
+  3. registers an admin, logs in, creates a full and a view-only API key, a credential and the
+     reference flows (direct reply, conversation chain, key-bound, rate-limited, agentflow LLM)
+  4. compares the real server with flowise-mock (with and without --quirks flowise-3.1) on the same
+     scripted exchanges: fidelity.html / fidelity.md
+  5. runs flowise-conformance against the real server: conformance/ and triage.md
+  6. stops everything it started (also on failure and Ctrl-C)
+
+exit code: 0 when the suite passed and the fidelity goals were met, 1 otherwise, 130 on Ctrl-C.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.reference",
+        description=f"Run the conformance suite and the mock-fidelity comparison against a real Flowise {FLOWISE_VERSION}.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--cache-dir", type=Path, help=f"install folder (default ${CACHE_ENV} or {default_cache_dir()})")
+    add("--report-dir", type=Path, help="where reports go (default reports/reference/<timestamp>/)")
+    add("--llm-url", help="an OpenAI-compatible base path to use instead of starting flowise-mock (e.g. http://127.0.0.1:8787/v1)")
+    add("--install-only", action="store_true", help="install (or check the cached install) and stop")
+    add("--no-suite", action="store_true", help="skip the conformance suite")
+    add("--no-fidelity", action="store_true", help="skip the mock-vs-real comparison")
+    add("--keep-data", action="store_true", help="keep the real Flowise's temporary data folder")
+    add("--suite-args", default="", help="extra flowise-conformance flags, e.g. '--examples 5 --timeout 30'")
+    add("--suite-timeout", type=float, default=900.0, help="stop the suite after this many seconds (default 900)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from conformance.reference.run import RunOptions, run_reference
+
+    options = RunOptions(
+        cache_dir=args.cache_dir or (Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else None),
+        report_dir=args.report_dir,
+        llm_url=args.llm_url,
+        suite=not args.no_suite,
+        fidelity=not args.no_fidelity,
+        install_only=args.install_only,
+        keep_data=args.keep_data,
+        suite_args=shlex.split(args.suite_args),
+        suite_timeout=args.suite_timeout,
+    )
+    return run_reference(options)

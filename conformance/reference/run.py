@@ -1,0 +1,237 @@
+"""One reference run, start to finish: install, start, bootstrap, flows, suite, fidelity, triage, stop.
+
+Every step prints a progress line and its duration, because the first run takes minutes and a
+silent terminal looks like a hang. Everything started is registered with a `ProcessGroup`, so it is
+stopped on success, failure and Ctrl-C alike. The measurements (install, start-up, suite, fidelity)
+go to `run.json` beside the reports, so a record of "how long does a real Flowise take here" exists.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from conformance.reference.bootstrap import Bootstrapped, bootstrap
+from conformance.reference.exchanges import SCRIPT, run_script
+from conformance.reference.fidelity import Column, compare_targets
+from conformance.reference.fidelity_report import write_fidelity
+from conformance.reference.flows import ReferenceFlows, create_credential, create_reference_flows
+from conformance.reference.install import Installation, ensure_installed
+from conformance.reference.server import (
+    ManagedProcess,
+    ProcessGroup,
+    start_flowise,
+    start_mock,
+    wait_until_ready,
+)
+from conformance.reference.targets import prepare_target
+from conformance.reference.triage import write_triage
+
+__all__ = ["RunOptions", "default_report_dir", "run_reference"]
+
+Log = Callable[[str], None]
+MOCK_ADMIN_KEY = "sk-fidelity-admin"
+FLOWISE_READY_TIMEOUT = 240.0
+MOCK_READY_TIMEOUT = 60.0
+
+
+@dataclass
+class RunOptions:
+    cache_dir: Path | None = None
+    report_dir: Path | None = None
+    llm_url: str | None = None
+    suite: bool = True
+    fidelity: bool = True
+    install_only: bool = False
+    keep_data: bool = False
+    suite_args: list[str] = field(default_factory=list)
+    suite_timeout: float = 900.0
+
+
+@dataclass
+class Measurements:
+    """Durations of each step in seconds, plus facts worth keeping (versions, ids, exit codes)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, object] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str, log: Log) -> Iterator[None]:
+        log(f"[{name}] ...")
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 1)
+            log(f"[{name}] {self.seconds[name]:.1f} s")
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"seconds": self.seconds, "facts": self.facts}, indent=2, default=str) + "\n")
+
+
+def _say(message: str) -> None:
+    print(f"reference: {message}", flush=True)
+
+
+def default_report_dir() -> Path:
+    return Path("reports") / "reference" / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _start_llm(group: ProcessGroup, logs: Path, measure: Measurements) -> str:
+    """The mock's OpenAI-compatible endpoint, as the real Flowise's LLM; returns the `/v1` base path."""
+    process = group.add(start_mock("mock-llm", log_dir=logs, extra=["--no-auth", "--fast"]))
+    seconds = wait_until_ready(process, "/v1/models", timeout=MOCK_READY_TIMEOUT)
+    measure.seconds["mock LLM ready"] = round(seconds, 1)
+    return process.url + "/v1"
+
+
+def _setup_real(url: str, llm: str, measure: Measurements) -> tuple[Bootstrapped, ReferenceFlows]:
+    keys = bootstrap(url)
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys.full_key.api_key}"}, timeout=60) as client:
+        credential = create_credential(client)
+        flows = create_reference_flows(
+            client, llm_basepath=llm, credential_id=credential, bound_key_id=keys.full_key.id
+        )
+    measure.facts["flows"] = flows.to_dict()
+    measure.facts["credential"] = credential
+    measure.facts["api keys"] = {"full": keys.full_key.id, "view": keys.view_key.id}
+    return keys, flows
+
+
+def _run_suite(url: str, keys: Bootstrapped, flows: ReferenceFlows, out: Path, options: RunOptions) -> int:
+    """`flowise-conformance` against the real server, in its own process, output teed to suite.log."""
+    argv = [sys.executable, "-m", "conformance.cli", url, "--api-key", keys.full_key.api_key]
+    for chatflow in flows.answering():
+        argv += ["--chatflow-id", chatflow]
+    argv += ["--report-dir", str(out / "conformance"), *options.suite_args]
+    log_path = out / "suite.log"
+    _say(f"running: {' '.join(argv[2:3])} {url} --chatflow-id ... --report-dir {out / 'conformance'}")
+    with log_path.open("w") as log:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + options.suite_timeout
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                log.write(line)
+                print("  " + line, end="", flush=True)
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+            return process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except (TimeoutError, subprocess.TimeoutExpired):
+            _say(f"the suite ran longer than {options.suite_timeout:.0f} s: stopped")
+            process.kill()
+            process.wait()
+            return -1
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+
+
+def _fidelity(
+    group: ProcessGroup,
+    flowise: ManagedProcess,
+    keys: Bootstrapped,
+    llm: str,
+    out: Path,
+    measure: Measurements,
+) -> dict[str, Path]:
+    """The script on the real server and on two mocks (quirks on and off), compared row by row."""
+    logs = out / "logs"
+    quirky = group.add(start_mock("mock-quirks", log_dir=logs, extra=["--api-key", MOCK_ADMIN_KEY, "--fast", "--quirks", "flowise-3.1"]))
+    plain = group.add(start_mock("mock-plain", log_dir=logs, extra=["--api-key", MOCK_ADMIN_KEY, "--fast"]))
+    for process in (quirky, plain):
+        wait_until_ready(process, "/api/v1/ping", timeout=MOCK_READY_TIMEOUT)
+    targets = [
+        prepare_target("real", flowise.url, full_key=keys.full_key.api_key, llm_basepath=llm,
+                       view_key=keys.view_key.api_key, full_key_id=keys.full_key.id),
+        prepare_target("mock --quirks flowise-3.1", quirky.url, full_key=MOCK_ADMIN_KEY, llm_basepath=llm),
+        prepare_target("mock", plain.url, full_key=MOCK_ADMIN_KEY, llm_basepath=llm),
+    ]
+    results = []
+    for target in targets:
+        started = time.monotonic()
+        results.append(run_script(target))
+        measure.seconds[f"script on {target.label}"] = round(time.monotonic() - started, 1)
+    fidelity = compare_targets(
+        SCRIPT,
+        Column("real", results[0], quirks=False),
+        [Column(targets[1].label, results[1], quirks=True), Column(targets[2].label, results[2], quirks=False)],
+    )
+    measure.facts["fidelity"] = {column.label: fidelity.counts(column.label) for column in fidelity.columns[1:]}
+    measure.facts["deviations on the real server"] = {
+        deviation: ("confirmed" if status["confirmed"] else "not shown") for deviation, status in fidelity.deviation_status().items()
+    }
+    return write_fidelity(fidelity, out)
+
+
+def run_reference(options: RunOptions, log: Log = _say) -> int:
+    """The whole reference run; returns the exit code (0: suite passed and fidelity goals met)."""
+    measure = Measurements()
+    out = (options.report_dir or default_report_dir()).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"reports go to {out}")
+    code = 0
+    data_dir = Path(tempfile.mkdtemp(prefix="flowise-reference-"))
+    try:
+        with measure.step("install", log):
+            install: Installation = ensure_installed(options.cache_dir, log=log)
+        measure.facts["install"] = json.loads(install.marker.read_text())
+        if options.install_only:
+            return 0
+        with ProcessGroup(log) as group:
+            with measure.step("mock LLM", log):
+                llm = options.llm_url.rstrip("/") if options.llm_url else _start_llm(group, out / "logs", measure)
+            log(f"LLM base path for the flows: {llm}")
+            with measure.step("flowise start", log):
+                flowise = group.add(start_flowise(install, data_dir, log_dir=out / "logs"))
+                log(f"flowise pid {flowise.pid} on {flowise.url} (data in {data_dir})")
+                measure.seconds["flowise ready"] = round(
+                    wait_until_ready(flowise, "/api/v1/ping", timeout=FLOWISE_READY_TIMEOUT), 1
+                )
+            with measure.step("bootstrap and flows", log):
+                keys, flows = _setup_real(flowise.url, llm, measure)
+            (out / "target.json").write_text(json.dumps(
+                {"url": flowise.url, "flows": flows.to_dict(), "llm": llm, "admin": keys.admin.email}, indent=2) + "\n")
+            if options.fidelity:
+                with measure.step("fidelity", log):
+                    try:
+                        paths = _fidelity(group, flowise, keys, llm, out, measure)
+                        log(f"fidelity report: {paths['html']}")
+                    except Exception as exc:  # a broken mock must not cost the suite's run
+                        measure.facts["fidelity error"] = f"{type(exc).__name__}: {exc}"
+                        log(f"fidelity comparison failed: {exc}")
+                        code = code or 1
+            if options.suite:
+                with measure.step("conformance suite", log):
+                    suite_code = _run_suite(flowise.url, keys, flows, out, options)
+                measure.facts["suite exit code"] = suite_code
+                if suite_code != 0:
+                    code = code or (suite_code if suite_code > 0 else 1)
+                write_triage(out / "conformance" / "results.json", out / "triage.md")
+                log(f"triage: {out / 'triage.md'}")
+            log("stopping everything this run started")
+    except KeyboardInterrupt:
+        log("interrupted: everything started was stopped")
+        code = 130
+    finally:
+        measure.write(out / "run.json")
+        if not options.keep_data:
+            _remove(data_dir)
+        log(f"timings: {json.dumps(measure.seconds)}")
+    return code
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,129 @@
+"""Triage of the suite's failures against the real Flowise: every failure gets a verdict and a fix.
+
+The suite promises no false failures on a real Flowise. So each failure it reports against the
+reference server is one of: a bug of the suite, an error of the spec, or a real deviation of
+Flowise (which belongs in `conformance/deviations.toml` with its upstream reference). The verdicts
+reached by reading a failure once are kept as data in `triage.toml` and matched on later runs, so a
+re-run only leaves the new failures "untriaged"; `triage.md` lists all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Rule", "Triaged", "load_rules", "render_triage", "triage", "write_triage"]
+
+VERDICTS = ("suite bug", "spec error", "real deviation", "harness", "untriaged")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One known failure: globs on operation and check, regexes on message and status, and the verdict."""
+
+    verdict: str
+    fix: str
+    operation: str = "*"
+    check: str = "*"
+    message: str | None = None
+    status: str | None = None
+
+    def fits(self, outcome: dict[str, Any]) -> bool:
+        if not fnmatchcase(str(outcome.get("operation", "")), self.operation):
+            return False
+        if not fnmatchcase(str(outcome.get("check", "")), self.check):
+            return False
+        exchange = outcome.get("exchange") or {}
+        if self.message and not re.search(self.message, str(outcome.get("message", "")), re.DOTALL):
+            return False
+        return not (self.status and not re.fullmatch(self.status, str(exchange.get("status"))))
+
+
+@dataclass(frozen=True)
+class Triaged:
+    outcome: dict[str, Any]
+    verdict: str
+    fix: str
+
+
+def load_rules(text: str | None = None) -> list[Rule]:
+    """The rules of `triage.toml` (or of `text`)."""
+    if text is None:
+        text = resources.files("conformance.reference").joinpath("triage.toml").read_text("utf-8")
+    rules = []
+    for entry in tomllib.loads(text).get("failure", []):
+        if entry.get("verdict") not in VERDICTS:
+            raise ValueError(f"triage.toml: unknown verdict {entry.get('verdict')!r}")
+        rules.append(Rule(**entry))
+    return rules
+
+
+def triage(results: dict[str, Any], rules: list[Rule]) -> list[Triaged]:
+    """A verdict for every failed outcome of a `results.json` document."""
+    triaged = []
+    for outcome in results.get("outcomes", []):
+        if outcome.get("status") != "fail":
+            continue
+        rule = next((rule for rule in rules if rule.fits(outcome)), None)
+        triaged.append(
+            Triaged(outcome, rule.verdict if rule else "untriaged", rule.fix if rule else "read the exchange and decide")
+        )
+    return triaged
+
+
+def _md(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")[:400]
+
+
+def render_triage(results: dict[str, Any] | None, triaged: list[Triaged], *, source: Path | None = None) -> str:
+    lines = ["# Triage of the conformance suite against the real Flowise", ""]
+    if results is None:
+        lines.append(f"No suite results ({source} missing): the suite did not run to its report.")
+        return "\n".join(lines) + "\n"
+    counts = results.get("counts", {})
+    lines.append(f"Target {results.get('target')}, run {results.get('run_id')}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    lines += ["", "## Failures", ""]
+    if not triaged:
+        lines.append("None.")
+    else:
+        lines += ["| # | operation | check | failure | verdict | proposed fix |", "|---|---|---|---|---|---|"]
+        for index, item in enumerate(triaged, 1):
+            outcome = item.outcome
+            exchange = outcome.get("exchange") or {}
+            evidence = f"{outcome.get('message', '')} (HTTP {exchange.get('status')})" if exchange else outcome.get("message", "")
+            lines.append(f"| {index} | {_md(outcome.get('operation'))} | {_md(outcome.get('check'))} | {_md(evidence)} | "
+                         f"{item.verdict} | {_md(item.fix)} |")
+    deviations: dict[str, int] = {}
+    for outcome in results.get("outcomes", []):
+        if outcome.get("status") == "deviation" and outcome.get("deviation"):
+            key = outcome["deviation"]["id"]
+            deviations[key] = deviations.get(key, 0) + 1
+    lines += ["", "## Known deviations the suite recognised", ""]
+    lines += [f"- `{key}`: {count} result(s)" for key, count in sorted(deviations.items())] or ["None."]
+    untriaged = [item for item in triaged if item.verdict == "untriaged"]
+    if untriaged:
+        lines += ["", "## Untriaged failures: the exchanges", ""]
+        for item in untriaged:
+            exchange = item.outcome.get("exchange") or {}
+            lines += [f"### {item.outcome.get('operation')} / {item.outcome.get('check')}", "",
+                      "```", str(exchange.get("curl", "")), f"-> HTTP {exchange.get('status')} "
+                      f"{str(exchange.get('response_body', ''))[:600]}", "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def write_triage(results_path: Path, target: Path, rules: list[Rule] | None = None) -> list[Triaged]:
+    """Read the suite's `results.json`, triage its failures, write `triage.md`; returns the triage."""
+    try:
+        results = json.loads(results_path.read_text())
+    except (OSError, ValueError):
+        target.write_text(render_triage(None, [], source=results_path))
+        return []
+    triaged = triage(results, load_rules() if rules is None else rules)
+    target.write_text(render_triage(results, triaged))
+    return triaged

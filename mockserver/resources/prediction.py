@@ -1,0 +1,398 @@
+"""``POST /prediction/{id}``: run a chatflow or agentflow on the fake LLM, as JSON or as Flowise's SSE stream.
+
+Order of checks, as in Flowise's controller (flowise-reference.md §C.1): the chatflow lookup (400 for a
+non-UUID id, 404 for an unknown one), then the request itself (faults.py headers, then inputs.py: every
+malformed part is a 4xx before anything is stored or streamed), then the chatflow-bound key, then the
+run. By contract a bad key is 401 before any stream opens; under ``--quirks`` it is the real server's
+500, which on a stream arrives as an ``error`` event then ``end`` (deviation ``flow-key-500``).
+
+What the flowData holds decides the behaviour (llm/flow.py): memory, retrieval, tools, follow-ups, and
+``type: AGENTFLOW`` for the agentflow answer and event sequence (llm/agentflow.py). JSON answers keep
+Flowise's key order: ``text``, [``sourceDocuments``, ``usedTools``], ``question``, ``chatId``,
+``chatMessageId``, [``followUpPrompts``], ``isStreamValid``, ``sessionId``, [``memoryType``]; agentflows:
+``text``, ``question``, ``chatId``, ``chatMessageId``, [``followUpPrompts``], ``executionId``,
+``agentFlowExecutedData``, ``sessionId``. ``followUpPrompts`` is double-encoded in JSON and single-encoded
+in the stream's ``metadata``, exactly as Flowise sends it.
+
+Abort (``PUT /chatmessage/abort/...``): Flowise 3.1 passes the abort signal only to agentflows; there the
+running node ends TERMINATED and the stream carries ``nextAgentFlow``/``agentFlowExecutedData``/
+``agentFlowEvent`` TERMINATED, an ``error`` ("Flow execution was cancelled") and ``end``, with no chat
+message stored. A v1 chatflow in Flowise keeps generating; the mock stops it instead (what a client that
+pressed "stop" expects), stores the partial answer and closes with ``metadata`` and ``end``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import uuid
+from typing import Any
+
+from mockserver.auth import check_chatflow_key
+from mockserver.errors import FlowiseError
+from mockserver.faults import BUILD_CHATFLOW, read_faults, scripted_error
+from mockserver.llm.agentflow import AgentflowContext, run_agentflow
+from mockserver.llm.answer import Prompt, compose, follow_up_prompts, tokenize
+from mockserver.llm.exchange import Exchange, save_execution
+from mockserver.llm.flow import api_override_enabled, follow_ups_enabled, read_profile
+from mockserver.llm.inputs import PredictionInput, SubmittedFile, read_prediction
+from mockserver.llm.memory import Turn, history_from_request, load_history
+from mockserver.llm.retrieval import index_texts, retrieve
+from mockserver.llm.script import Rule, ScriptError, script_for
+from mockserver.llm.tools import run_tools
+from mockserver.operations import Call, operation
+from mockserver.resources._flowdata import is_streaming
+from mockserver.resources.attachments import store_file
+from mockserver.store.chatmessages import dump_json
+from mockserver.streaming import (
+    EventStreamResponse,
+    Finish,
+    StreamPlan,
+    Tokens,
+    flowise_frame,
+    paced_frames,
+    register_stream,
+)
+from mockserver.timing import Timing, chunk_tokens, generation_slot
+
+__all__ = ["create_prediction", "load_chatflow", "run_prediction"]
+
+_UUID_CHARS = set("0123456789abcdefABCDEF-")
+_END = flowise_frame("end", "[DONE]")
+_CANCELLED = "Flow execution was cancelled"
+
+
+def load_chatflow(call: Call, chatflow_id: Any) -> dict[str, Any]:
+    """The chatflow row, or Flowise's 400 ``Invalid Chatflow ID`` / 404 ``... not found in the database!``.
+
+    A real Flowise answers the unknown id with 404 on this route (flowise-observed.md §7.2), so there is
+    no quirk to reproduce here.
+    """
+    text = str(chatflow_id or "")
+    parts = text.split("-")
+    if len(text) != 36 or not set(text) <= _UUID_CHARS or [len(p) for p in parts] != [8, 4, 4, 4, 12]:
+        raise FlowiseError(400, "Invalid Chatflow ID")
+    row = call.db.get("chat_flow", text)
+    if row is None:
+        raise FlowiseError(404, f"Chatflow {text} not found in the database!")
+    return row
+
+
+def _error_frames(message: str) -> list[bytes]:
+    return [flowise_frame("error", message), _END]
+
+
+def _error_stream(message: str) -> EventStreamResponse:
+    async def frames():  # noqa: ANN202 - an async generator of bytes
+        for frame in _error_frames(message):
+            yield frame
+
+    return EventStreamResponse(frames())
+
+
+def _metadata(result: dict[str, Any]) -> bytes:
+    """The ``metadata`` event: Flowise copies only truthy keys and JSON-parses ``followUpPrompts`` once."""
+    data: dict[str, Any] = {}
+    for key in ("chatId", "chatMessageId", "question", "sessionId", "memoryType", "followUpPrompts"):
+        value = result.get(key)
+        if value:
+            data[key] = json.loads(value) if key == "followUpPrompts" else value
+    return flowise_frame("metadata", data)
+
+
+def _seed(*parts: Any) -> int:
+    digest = hashlib.blake2b(json.dumps(parts, default=str).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _variables(call: Call, names: list[str], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``$vars``: the stored variables the flow references, then the request's ``overrideConfig.vars``."""
+    found: dict[str, Any] = {}
+    if names:
+        marks = ", ".join("?" for _ in names)
+        for row in call.db.query(f'SELECT name, value FROM "variable" WHERE workspaceId = ? AND name IN ({marks})',
+                                 [call.workspace_id, *names]):
+            found[row["name"]] = row["value"]
+    found.update(overrides)
+    return found
+
+
+class ChatflowRun:
+    """A v1 chatflow's answer, computed up front, stored when it has been delivered."""
+
+    def __init__(self, call: Call, chatflow: dict[str, Any], inp: PredictionInput, chat_id: str,
+                 rule: Rule | None, chat_type: str) -> None:
+        self.call = call
+        db = call.db
+        profile = read_profile(chatflow, inp.overrides if api_override_enabled(chatflow) else None)
+        self.session_id = inp.override_session_id or inp.chat_id or profile.memory_session_input or chat_id
+        self.question = inp.question
+        self.memory_type = profile.memory_label
+        asked = inp.question if inp.question is not None else ("" if inp.has_input else "undefined")
+        history: list[Turn] = []
+        if profile.has_memory:
+            history = history_from_request(inp.history) + load_history(
+                db, chatflow_id=chatflow["id"], session_id=self.session_id)
+        text_files = [(f.text, {"source": f.name}) for f in inp.files if f.text]
+        if profile.retrieves and text_files:
+            index_texts(db, chatflow["id"], text_files, chunk_size=profile.chunk_size,
+                        chunk_overlap=profile.chunk_overlap)
+        documents = rule.source_documents if rule and rule.source_documents is not None \
+            else retrieve(db, profile, asked)
+        tools = rule.used_tools if rule and rule.used_tools is not None else run_tools(profile.tools, asked, db)
+        if rule is not None and rule.answer is not None:
+            self.text = rule.render(asked) or ""
+            self.tokens = tokenize(self.text)
+        else:
+            variables = _variables(call, profile.var_names, inp.variables)
+            answer = compose(
+                Prompt(question=inp.inlined_question(asked), history=tuple(history), documents=tuple(documents),
+                       used_tools=tuple(tools), variables=tuple(sorted((k, str(v)) for k, v in variables.items())),
+                       attachments=tuple(inp.attachments()), seed=call.settings.llm_seed),
+                answer_tokens=call.settings.answer_tokens,
+            )
+            self.text, self.tokens = answer.text, answer.tokens
+        returned = profile.return_source_documents or (rule is not None and rule.source_documents is not None)
+        self.sources = list(documents) if returned else None
+        self.tools = list(tools) or None
+        self.follow_ups = follow_up_prompts(asked, self.text) if follow_ups_enabled(chatflow) else None
+        self.exchange = Exchange(
+            chatflow_id=chatflow["id"], chat_id=chat_id, session_id=self.session_id, chat_type=chat_type,
+            memory_type=profile.memory_label or "", question=inp.question or "",
+            file_uploads=[u.stored() for u in inp.uploads] if inp.uploads else None, lead_email=inp.lead_email)
+
+    def _save(self, text: str) -> dict[str, Any]:
+        message_id = self.exchange.save(text, source_documents=self.sources, used_tools=self.tools,
+                                        follow_ups=self.follow_ups, db=self.call.db)
+        result: dict[str, Any] = {"text": text}
+        if self.sources is not None:
+            result["sourceDocuments"] = self.sources
+        if self.tools:
+            result["usedTools"] = self.tools
+        if self.question is not None:
+            result["question"] = self.question
+        result["chatId"] = self.exchange.chat_id
+        result["chatMessageId"] = message_id
+        if self.follow_ups:
+            result["followUpPrompts"] = json.dumps(dump_json(self.follow_ups), ensure_ascii=False)
+        result["isStreamValid"] = False
+        result["sessionId"] = self.session_id
+        if self.memory_type:
+            result["memoryType"] = self.memory_type
+        return result
+
+    def json(self) -> dict[str, Any]:
+        return self._save(self.text)
+
+    def chunk_count(self, timing: Timing) -> int:
+        return len(chunk_tokens(self.tokens, timing.tokens_per_chunk))
+
+    def plan(self, timing: Timing) -> StreamPlan:
+        def finish() -> list[bytes]:
+            result = self._save(self.text)
+            frames = []
+            if self.sources is not None:
+                frames.append(flowise_frame("sourceDocuments", self.sources))
+            if self.tools:
+                frames.append(flowise_frame("usedTools", self.tools))
+            return [*frames, _metadata(result), _END]
+
+        def aborted(partial: str) -> list[bytes]:
+            self.sources, self.tools = None, None
+            return [_metadata(self._save(partial)), _END]
+
+        chunks = chunk_tokens(self.tokens, timing.tokens_per_chunk)
+        steps: list[Any] = []
+        if chunks:
+            steps.append(Tokens(chunks, lambda _i, chunk: flowise_frame("token", chunk),
+                                first=[flowise_frame("start", "")]))
+        steps.append(Finish(finish))
+        return StreamPlan(steps=steps, on_error=_error_frames, on_abort=aborted)
+
+
+class AgentflowRun:
+    """An AgentflowV2 run: executed nodes, the answer of the last one, an execution row."""
+
+    def __init__(self, call: Call, chatflow: dict[str, Any], inp: PredictionInput, chat_id: str,
+                 rule: Rule | None, chat_type: str) -> None:
+        self.call = call
+        profile = read_profile(chatflow, inp.overrides if api_override_enabled(chatflow) else None)
+        self.chatflow = chatflow
+        self.session_id = inp.override_session_id or chat_id
+        self.question = inp.question
+        self.form = inp.form
+        asked = inp.question or ""
+        if inp.form and not asked:
+            asked = "\n".join(f"{k}: {v}" for k, v in inp.form.items())
+        history = history_from_request(inp.history) + load_history(
+            call.db, chatflow_id=chatflow["id"], session_id=self.session_id)
+        ctx = AgentflowContext(
+            db=call.db, question=inp.inlined_question(inp.question or ""), chat_id=chat_id,
+            session_id=self.session_id, history=history,
+            variables=_variables(call, profile.var_names, inp.variables), attachments=tuple(inp.attachments()),
+            form=inp.form, seed=call.settings.llm_seed, answer_tokens=call.settings.answer_tokens)
+        self.result = run_agentflow(profile, ctx)
+        if rule is not None and rule.answer is not None and self.result.nodes:
+            last = self.result.nodes[-1]
+            self.result.text = rule.render(asked) or " "
+            last.output["content"] = self.result.text
+            last.tokens = [self.result.text] if last.single_token else tokenize(self.result.text)
+        if rule is not None:
+            self.result.source_documents = rule.source_documents or self.result.source_documents
+            self.result.used_tools = rule.used_tools or self.result.used_tools
+        self.follow_ups = follow_up_prompts(asked, self.result.text) if follow_ups_enabled(chatflow) else None
+        self.execution_id = str(uuid.uuid4())
+        self.exchange = Exchange(
+            chatflow_id=chatflow["id"], chat_id=chat_id, session_id=self.session_id, chat_type=chat_type,
+            question=asked or " ", file_uploads=[u.stored() for u in inp.uploads] if inp.uploads else None,
+            lead_email=inp.lead_email, execution_id=self.execution_id)
+
+    def _save_execution(self, executed: list[dict[str, Any]], state: str) -> None:
+        save_execution(self.call.db, execution_id=self.execution_id, agentflow_id=self.chatflow["id"],
+                       session_id=self.session_id, workspace_id=self.call.workspace_id,
+                       executed_data=executed, state=state)
+
+    def _save(self) -> dict[str, Any]:
+        executed = self.result.executed_data()
+        with self.call.db.transaction():
+            self._save_execution(executed, "FINISHED")
+            message_id = self.exchange.save(self.result.text, source_documents=self.result.source_documents,
+                                            used_tools=self.result.used_tools, follow_ups=self.follow_ups,
+                                            db=self.call.db)
+        result: dict[str, Any] = {"text": self.result.text}
+        if self.question is not None:
+            result["question"] = self.question
+        if self.form:
+            result["form"] = self.form
+        result["chatId"] = self.exchange.chat_id
+        result["chatMessageId"] = message_id
+        if self.follow_ups:
+            result["followUpPrompts"] = json.dumps(dump_json(self.follow_ups), ensure_ascii=False)
+        result["executionId"] = self.execution_id
+        result["agentFlowExecutedData"] = executed
+        result["sessionId"] = self.session_id
+        return result
+
+    def json(self) -> dict[str, Any]:
+        return self._save()
+
+    def chunk_count(self, timing: Timing) -> int:
+        last = self.result.nodes[-1] if self.result.nodes else None
+        if last is None or not last.tokens:
+            return 0
+        return 1 if last.single_token else len(chunk_tokens(last.tokens, timing.tokens_per_chunk))
+
+    def plan(self, timing: Timing) -> StreamPlan:
+        nodes = self.result.nodes
+        steps: list[Any] = [flowise_frame("agentFlowEvent", "INPROGRESS")]
+        for index, run in enumerate(nodes):
+            ident = {"nodeId": run.node.id, "nodeLabel": run.node.label}
+            steps.append(flowise_frame("nextAgentFlow", {**ident, "status": "INPROGRESS"}))
+            if run.tokens:
+                chunks = ["".join(run.tokens)] if run.single_token else chunk_tokens(run.tokens, timing.tokens_per_chunk)
+                first = [flowise_frame("token", "")] if run.trailing else []
+                steps.append(Tokens(chunks, lambda _i, chunk: flowise_frame("token", chunk), first=first))
+            steps.extend(flowise_frame(name, data) for name, data in run.trailing)
+            steps.append(flowise_frame("nextAgentFlow", {**ident, "status": "FINISHED"}))
+            steps.append(flowise_frame("agentFlowExecutedData", self.result.executed_data(index + 1)))
+
+        def finish() -> list[bytes]:
+            result = self._save()
+            return [flowise_frame("agentFlowEvent", "FINISHED"), _metadata(result), _END]
+
+        def aborted(_partial: str) -> list[bytes]:
+            last = nodes[-1]
+            executed = [*self.result.executed_data(len(nodes) - 1), last.entry("TERMINATED", error=_CANCELLED)]
+            self._save_execution(executed, "TERMINATED")
+            return [
+                flowise_frame("nextAgentFlow", {"nodeId": last.node.id, "nodeLabel": last.node.label,
+                                                "status": "TERMINATED"}),
+                flowise_frame("agentFlowExecutedData", executed),
+                flowise_frame("agentFlowEvent", "TERMINATED"),
+                *_error_frames(f"Error: {BUILD_CHATFLOW} - {_CANCELLED}"),
+            ]
+
+        steps.append(Finish(finish))
+        return StreamPlan(steps=steps, on_error=_error_frames, on_abort=aborted if nodes else None)
+
+
+async def _read_files(call: Call) -> list[SubmittedFile]:
+    files = []
+    for upload in call.files:
+        files.append(SubmittedFile(upload.filename or "file", upload.content_type or "application/octet-stream",
+                                   await upload.read()))
+    return files
+
+
+def _flow_key_failure(call: Call, chatflow: dict[str, Any], streaming: bool) -> FlowiseError | None:
+    """The chatflow-bound key check; under quirks a stream reports the 500 as an ``error`` event instead."""
+    try:
+        check_chatflow_key(call, chatflow)
+    except FlowiseError as exc:
+        if streaming and call.settings.quirks_on and exc.status == 500:
+            return exc
+        raise
+    return None
+
+
+def _store_uploads(call: Call, chatflow_id: str, chat_id: str, inp: PredictionInput) -> None:
+    """Keep uploaded files where ``get-upload-file`` and attachments look: ``<data_dir>/<chatflow>/<chat>/``."""
+    for upload in inp.uploads:
+        if upload.content is not None:
+            store_file(call.state.data_dir, [chatflow_id, chat_id], upload.name, upload.content)
+    for file in inp.files:
+        store_file(call.state.data_dir, [chatflow_id, chat_id], file.name, file.content)
+
+
+async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
+    """The whole prediction (also usable for ``internal-prediction`` with ``chat_type="INTERNAL"``)."""
+    chatflow = load_chatflow(call, call.path.get("id"))
+    faults = read_faults(call.request.headers)
+    inp = read_prediction(call.body, await _read_files(call), size_limit=call.settings.file_size_limit)
+    if not inp.has_input and not call.settings.quirks_on:
+        raise FlowiseError(400, "Invalid request: a prediction needs a question, uploads or a form")
+    streaming = inp.streaming and is_streaming(chatflow)
+    failure = _flow_key_failure(call, chatflow, streaming)
+    chat_id = inp.chat_id or inp.override_session_id or str(uuid.uuid4())
+    try:
+        script = script_for(call.state.extras, call.settings.script_file)
+    except ScriptError as exc:
+        raise FlowiseError(500, f"Error: {BUILD_CHATFLOW} - {exc}") from exc
+    rule = script.find(inp.question or "", chatflow["id"]) if script else None
+    delay_ms = faults.delay_ms + (rule.delay_ms if rule else 0.0)
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000.0)
+    if failure is None:
+        failure = faults.error()
+    if failure is None and rule is not None and rule.error_status is not None:
+        failure = scripted_error(rule.error_status, rule.error_message)
+    if failure is not None:
+        if streaming:
+            return _error_stream(failure.message)
+        raise failure
+    _store_uploads(call, chatflow["id"], chat_id, inp)
+    run_class = AgentflowRun if chatflow.get("type") == "AGENTFLOW" else ChatflowRun
+    run = run_class(call, chatflow, inp, chat_id, rule, chat_type)
+    timing = faults.timing(call.settings)
+    rng = random.Random(_seed(chatflow["id"], chat_id, inp.question, call.settings.llm_seed))
+    settings = call.settings
+    if streaming:
+        control = register_stream(call.state.extras, f"{chatflow['id']}_{chat_id}")
+        frames = paced_frames(run.plan(timing), timing=timing, rng=rng, extras=call.state.extras,
+                              heartbeat_s=settings.heartbeat_s, max_concurrent=settings.max_concurrent,
+                              control=control, cut_after=faults.abort_after)
+        return EventStreamResponse(frames)
+    async with generation_slot(call.state.extras, settings.max_concurrent):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timing.total(run.chunk_count(timing), rng)
+        delay = deadline - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    return run.json()
+
+
+@operation("createPrediction")
+async def create_prediction(call: Call) -> Any:
+    return await run_prediction(call)
