@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 
 from conformance.deviations import Deviations, load_deviations
 from conformance.exchange import Exchange
@@ -17,7 +18,16 @@ from conformance.reference.differ import Verdict, verdict
 from conformance.reference.exchanges import ExchangeResult, Step
 from conformance.reference.normalise import Normalised, normalise
 
-__all__ = ["Column", "Fidelity", "Row", "as_exchange", "compare_targets", "confirm_deviations"]
+__all__ = [
+    "Column",
+    "Fidelity",
+    "Row",
+    "as_exchange",
+    "compare_targets",
+    "confirm_deviations",
+    "proposed_deviations",
+    "reference_catalogue",
+]
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,19 @@ class Fidelity:
         return all(verdict.ok for row in self.rows for verdict in row.verdicts.values())
 
 
+def proposed_deviations() -> Deviations:
+    """The deviations this harness found that the suite's catalogue does not list yet."""
+    text = resources.files("conformance.reference").joinpath("proposed_deviations.toml").read_text("utf-8")
+    return Deviations.from_toml(text, source="proposed_deviations.toml")
+
+
+def reference_catalogue() -> Deviations:
+    """The suite's catalogue plus the proposed deviations it lacks (the catalogue's entry wins)."""
+    catalogue = load_deviations()
+    extra = [deviation for deviation in proposed_deviations() if deviation.id not in catalogue.ids]
+    return Deviations([*catalogue, *extra])
+
+
 def as_exchange(result: ExchangeResult) -> Exchange:
     """The suite's report record for one result (what its deviation catalogue matches on)."""
     return Exchange.build(
@@ -94,7 +117,7 @@ def compare_targets(
     catalogue: Deviations | None = None,
 ) -> Fidelity:
     """Row by row: normalise every target's result and judge each other target against the reference."""
-    catalogue = catalogue or load_deviations()
+    catalogue = catalogue or reference_catalogue()
     fidelity = Fidelity(reference=reference.label, columns=[reference, *others])
     by_label: Mapping[str, Sequence[ExchangeResult]] = {column.label: column.results for column in fidelity.columns}
     for index, step in enumerate(steps):

@@ -10,7 +10,7 @@ def counter(text: str, name: str) -> float:
     for family in text_string_to_metric_families(text):
         if family.name == name:
             return sum(s.value for s in family.samples
-                       if s.labels.get("status") == "success" and s.name == name)
+                       if s.labels.get("status") == "success" and s.name in (name, f"{name}_total"))
     raise AssertionError(f"{name} not exposed")
 
 
