@@ -9,8 +9,8 @@ outcome (classifying known deviations from `deviations.toml`), cleans up, and wr
 
 from __future__ import annotations
 
+import itertools
 import os
-import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -324,13 +324,13 @@ def flowise_chatflow(flowise_session: ConformanceSession) -> str:
     return capabilities.answering_chatflow
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def flowise_unique(flowise_session: ConformanceSession) -> Iterator[Any]:
-    """A name maker for this test: `conformance-<run>-<label>-<counter>`."""
-    counter = iter(range(1, 1_000_000))
+    """A name maker: `conformance-<run>-<label>-<counter>`, unique within the run."""
+    counter = itertools.count(1)
 
     def make(label: str) -> str:
-        return flowise_session.ledger.name(f"{label}-{int(time.time() * 1000) % 100000}-{next(counter)}")
+        return flowise_session.ledger.name(f"{label}-{next(counter)}")
 
     yield make
 

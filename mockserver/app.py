@@ -90,24 +90,30 @@ class Pipeline:
             raise GateUnauthorizedError()
         return identity
 
-    def route(self, path: str) -> tuple[str, dict[str, str]] | None:
+    def route(self, path: str, method: str | None = None) -> tuple[str, dict[str, str]] | None:
+        """The spec template matching ``path``: the first one serving ``method`` if any serves it, else the
+        first match (so a wrong method gets its 405). Two templates can share a shape, e.g.
+        ``/document-store/chunks/{storeId}/{fileId}/{pageNo}`` (GET) and ``.../{loaderId}/{chunkId}`` (PUT)."""
+        first = None
         for regex, template in self.matchers:
             m = regex.match(path)
             if m:
-                return template, m.groupdict()
-        return None
+                if method is None or method in self.by_path[template]:
+                    return template, m.groupdict()
+                first = first or (template, m.groupdict())
+        return first
 
     # -- dispatch -----------------------------------------------------------------------------------------
     async def dispatch(self, request: Request) -> Response:
         op: Operation | None = None
         try:
             identity = self.authenticate(request)
-            found = self.route(request.url.path)
+            method = "GET" if request.method == "HEAD" else request.method
+            found = self.route(request.url.path, method)
             if found is None:
                 return self.unknown_route(request)
             template, path_params = found
             methods = self.by_path[template]
-            method = "GET" if request.method == "HEAD" else request.method
             op = methods.get(method)
             if op is None:
                 if request.method == "OPTIONS":
@@ -118,6 +124,11 @@ class Pipeline:
                     {"statusCode": 405, "success": False,
                      "message": f"Method {request.method} is not allowed on {API_PREFIX}{template}", "stack": {}},
                     status_code=405, headers={"Allow": ", ".join(sorted(methods))})
+            if identity is None and not op.public:
+                # A route under a public prefix that the spec still protects (e.g. GET /leads/{id}).
+                identity = self.keys.identify(key_from_header(request.headers.get("authorization")))
+                if identity is None:
+                    raise GateUnauthorizedError()
             if identity is not None and not identity.allows(op.permissions):
                 raise ForbiddenError()
             call = await self.build_call(request, op, path_params, identity)
@@ -373,7 +384,7 @@ class RequestLog:
         finally:
             millis = (time.perf_counter() - start) * 1000
             path = scope.get("path", "")
-            found = self.pipeline.route(path)
+            found = self.pipeline.route(path, scope.get("method"))
             route = found[0] if found else "unmatched"
             self.metrics.observe(scope.get("method", ""), route, status, millis)
             if self.enabled:

@@ -154,6 +154,8 @@ class _Completions:
 
     async def answer(self, request: Request) -> Response:
         settings = self.state.settings
+        loop = asyncio.get_running_loop()
+        received = loop.time()
         body = await _json_body(request)
         model = _check_model(body)
         faults = read_faults(request.headers)
@@ -161,6 +163,7 @@ class _Completions:
         limit = _limit(body)
         if faults.delay_ms:
             await asyncio.sleep(faults.delay_ms / 1000.0)
+            received = loop.time()
         injected = faults.error()
         if injected is not None:
             raise OpenAIError(injected.status, injected.message)
@@ -178,9 +181,11 @@ class _Completions:
             options = body.get("stream_options")
             with_usage = isinstance(options, dict) and options.get("include_usage") is True
             return self.stream(ident, created, model, chunks, finish, usage if with_usage else None,
-                               timing=timing, rng=rng, cut_after=faults.abort_after)
+                               timing=timing, rng=rng, cut_after=faults.abort_after, anchor=received)
+        asked = loop.time()
         async with generation_slot(self.state.extras, settings.max_concurrent):
-            delay = timing.total(len(chunks), rng)
+            start = received if loop.time() - asked < 0.001 else loop.time()
+            delay = start + timing.total(len(chunks), rng) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
         return JSONResponse({

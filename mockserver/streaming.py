@@ -169,8 +169,15 @@ async def paced_frames(
     max_concurrent: int | None = None,
     control: StreamControl | None = None,
     cut_after: int | None = None,
+    anchor: float | None = None,
 ) -> AsyncIterator[bytes]:
-    """Play ``plan``: see the module docstring for pacing, abort, cut and disconnect behaviour."""
+    """Play ``plan``: see the module docstring for pacing, abort, cut and disconnect behaviour.
+
+    ``anchor`` (a loop-clock time, normally when the handler received the request) is where the time to
+    first token counts from, so time spent between the handler and the first iteration of this generator
+    (other requests being parsed under a burst of connections) is absorbed instead of added. A generation
+    that had to queue for a ``max_concurrent`` slot counts from the moment it got one.
+    """
     loop = asyncio.get_running_loop()
     pending = list(plan.steps)
     streamed: list[str] = []
@@ -187,8 +194,11 @@ async def paced_frames(
         pending.clear()
 
     try:
+        asked = loop.time()
         async with generation_slot(extras, max_concurrent):
             start = loop.time()
+            if anchor is not None and start - asked < 0.001:
+                start = min(anchor, start)
             next_beat = start + heartbeat_s
             first_tokens = True
             while pending:

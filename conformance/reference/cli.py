@@ -31,7 +31,13 @@ what it does, in order (every step prints its progress and duration):
   5. runs flowise-conformance against the real server: conformance/ and triage.md
   6. stops everything it started (also on failure and Ctrl-C)
 
-exit code: 0 when the suite passed and the fidelity goals were met, 1 otherwise, 130 on Ctrl-C.
+exit codes:
+    0  the suite passed against the real Flowise and the fidelity comparison ran
+    1  the suite reported failures, or the fidelity comparison could not run
+    3  the install failed (its log is under <cache>/logs/)
+    4  Flowise or a flowise-mock did not start (its log is under <report-dir>/logs/)
+    5  the bootstrap (account, keys) or the reference flows failed
+  130  interrupted (Ctrl-C); everything started was stopped
 """
 
 

@@ -21,15 +21,16 @@ from pathlib import Path
 
 import httpx
 
-from conformance.reference.bootstrap import Bootstrapped, bootstrap
+from conformance.reference.bootstrap import BootstrapError, Bootstrapped, bootstrap
 from conformance.reference.exchanges import SCRIPT, run_script
 from conformance.reference.fidelity import Column, compare_targets
 from conformance.reference.fidelity_report import write_fidelity
-from conformance.reference.flows import ReferenceFlows, create_credential, create_reference_flows
-from conformance.reference.install import Installation, ensure_installed
+from conformance.reference.flows import FlowsError, ReferenceFlows, create_credential, create_reference_flows
+from conformance.reference.install import Installation, InstallError, ensure_installed
 from conformance.reference.server import (
     ManagedProcess,
     ProcessGroup,
+    ServerError,
     start_flowise,
     start_mock,
     wait_until_ready,
@@ -43,6 +44,9 @@ Log = Callable[[str], None]
 MOCK_ADMIN_KEY = "sk-fidelity-admin"
 FLOWISE_READY_TIMEOUT = 240.0
 MOCK_READY_TIMEOUT = 60.0
+EXIT_INSTALL = 3
+EXIT_SERVER = 4
+EXIT_SETUP = 5
 
 
 @dataclass
@@ -225,6 +229,15 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
     except KeyboardInterrupt:
         log("interrupted: everything started was stopped")
         code = 130
+    except InstallError as exc:
+        log(f"install failed: {exc}")
+        code = EXIT_INSTALL
+    except ServerError as exc:
+        log(f"a server did not start: {exc}")
+        code = EXIT_SERVER
+    except (BootstrapError, FlowsError, httpx.HTTPError) as exc:
+        log(f"setting up the real Flowise failed: {exc}")
+        code = EXIT_SETUP
     finally:
         measure.write(out / "run.json")
         if not options.keep_data:

@@ -68,6 +68,41 @@ def _network_error_hook(collector: EventCollector) -> Callable[..., None]:
     return after_network_error
 
 
+def _json_body_is_valid(spec: SpecIndex, case: Any) -> bool | None:
+    """Whether a JSON body as sent is valid for its operation (None when that cannot be told)."""
+    operation = spec.get(case.operation.schema.get_operation_id(case.operation) or "")
+    if operation is None or not str(getattr(case, "media_type", "") or "").startswith("application/json"):
+        return None
+    pointer = f"#/paths/{operation.path.replace('~', '~0').replace('/', '~1')}/{operation.method.lower()}"
+    try:
+        validate = spec.validator(pointer + "/requestBody/content/application~1json/schema")
+    except Exception:
+        return None
+    return not validate(case.body)
+
+
+def unjudgeable_failures(spec: SpecIndex) -> Callable[..., bool]:
+    """A `filter_failure` hook dropping two kinds of finding that say nothing about the target:
+
+    - "accepted negative data" for a multipart body: multipart sends every field as text, so a
+      value schemathesis negated (a number where a string is due) usually arrives as a valid one,
+      and the server is right to accept it (schemathesis already reasons so for urlencoded forms);
+    - "rejected positive data" for a JSON body that, as sent, does not satisfy the spec's schema
+      (a generated body that lost a required property): a refusal is then the right answer.
+    """
+
+    def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
+        kind = type(failure).__name__
+        media_type = str(getattr(case, "media_type", "") or "")
+        if kind == "AcceptedNegativeData" and media_type.startswith("multipart/form-data"):
+            return False
+        if kind == "RejectedPositiveData" and _json_body_is_valid(spec, case) is False:
+            return False
+        return True
+
+    return filter_failure
+
+
 def _progress_line(event: Any, collector: EventCollector, started: float) -> str | None:
     from schemathesis.engine import events
 
@@ -107,6 +142,7 @@ def run_schema_layer(
     )
     schema.hooks.register_hook_with_name(guard.after_call, "after_call")
     schema.hooks.register_hook_with_name(_network_error_hook(collector), "after_network_error")
+    schema.hooks.register_hook_with_name(unjudgeable_failures(spec), "filter_failure")
     # `before_call` is only dispatched globally; it is registered for this run only.
     GLOBAL_HOOK_DISPATCHER.register_hook_with_name(guard.before_call, "before_call")
     artefacts = SchemathesisArtefacts(report_dir, schema.config)

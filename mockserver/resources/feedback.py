@@ -5,7 +5,7 @@ is required (400) and must exist (404); a given ``chatId`` or ``chatflowid`` mus
 ``Inconsistent chat ID ...``), and both are filled from the message when absent. ``messageId`` is unique in
 ``chat_message_feedback`` and Flowise inserts without looking first, so a second feedback for the same
 message fails in the database: 500 ``SQLITE_CONSTRAINT: UNIQUE constraint failed`` wrapped by the service.
-The mock answers exactly that; a client changes its rating with ``PUT /feedback/{feedbackId}`` instead
+The contract answers 409; ``--quirks flowise-3.1`` answers Flowise's 500. A client changes its rating with ``PUT /feedback/{feedbackId}`` instead
 (what the widget does).
 """
 
@@ -47,8 +47,10 @@ def _create(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         raise FlowiseError(400, f"Inconsistent chatflow ID: message with ID {message_id} does not belong to "
                                 f"chatflow with ID {body['chatflowid']}")
     if call.db.one("SELECT id FROM chat_message_feedback WHERE messageId = ?", (message_id,)) is not None:
-        raise FlowiseError(500, "Error: feedbackService.createChatMessageFeedbackForChatflow - SQLITE_CONSTRAINT: "
-                                "UNIQUE constraint failed: chat_message_feedback.messageId")
+        if call.settings.quirks_on:  # duplicate-feedback-500
+            raise FlowiseError(500, "Error: feedbackService.createChatMessageFeedbackForChatflow - SQLITE_CONSTRAINT: "
+                                    "UNIQUE constraint failed: chat_message_feedback.messageId")
+        raise FlowiseError(409, f"Feedback for message {message_id} already exists")
     row = {"chatflowid": message["chatflowid"], "chatId": message["chatId"], "messageId": message_id,
            "rating": body.get("rating"), "content": body.get("content"), "id": str(uuid.uuid4()),
            "createdDate": now_iso()}

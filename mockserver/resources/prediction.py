@@ -348,6 +348,8 @@ def _store_uploads(call: Call, chatflow_id: str, chat_id: str, inp: PredictionIn
 
 async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     """The whole prediction (also usable for ``internal-prediction`` with ``chat_type="INTERNAL"``)."""
+    loop = asyncio.get_running_loop()
+    received = loop.time()
     chatflow = load_chatflow(call, call.path.get("id"))
     faults = read_faults(call.request.headers)
     inp = read_prediction(call.body, await _read_files(call), size_limit=call.settings.file_size_limit)
@@ -364,6 +366,7 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     delay_ms = faults.delay_ms + (rule.delay_ms if rule else 0.0)
     if delay_ms:
         await asyncio.sleep(delay_ms / 1000.0)
+        received = loop.time()
     if failure is None:
         failure = faults.error()
     if failure is None and rule is not None and rule.error_status is not None:
@@ -382,11 +385,12 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
         control = register_stream(call.state.extras, f"{chatflow['id']}_{chat_id}")
         frames = paced_frames(run.plan(timing), timing=timing, rng=rng, extras=call.state.extras,
                               heartbeat_s=settings.heartbeat_s, max_concurrent=settings.max_concurrent,
-                              control=control, cut_after=faults.abort_after)
+                              control=control, cut_after=faults.abort_after, anchor=received)
         return EventStreamResponse(frames)
+    asked = loop.time()
     async with generation_slot(call.state.extras, settings.max_concurrent):
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timing.total(run.chunk_count(timing), rng)
+        start = received if loop.time() - asked < 0.001 else loop.time()
+        deadline = start + timing.total(run.chunk_count(timing), rng)
         delay = deadline - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)

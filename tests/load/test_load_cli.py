@@ -93,16 +93,19 @@ def test_short_run_against_the_stub_passes_and_writes_the_report(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_impossible_slo_on_the_embedded_mock_exits_1(tmp_path: Path) -> None:
+def test_impossible_slo_on_the_embedded_mock_with_a_worker_exits_1(tmp_path: Path) -> None:
     (tmp_path / "slo.yaml").write_text("chat:\n  slo:\n    - {metric: ttft, stat: p99, max: 1}\n")
     out = tmp_path / "report"
-    mock = f"{sys.executable} {STUB} --answer-tokens 4"
-    result = flowise_load("--profile", "chat", "--users", "3", "--duration", "3s", "--think-time", "0",
-                          "--slo", str(tmp_path / "slo.yaml"), "--mock-command", mock, "--report-dir", str(out),
-                          cwd=tmp_path)
+    mock = f"{sys.executable} {STUB}"
+    result = flowise_load("--profile", "chat", "--users", "3", "--duration", "4s", "--think-time", "0",
+                          "--workers", "1", "--master-port", str(free_port()), "--slo", str(tmp_path / "slo.yaml"),
+                          "--mock-command", mock, "--report-dir", str(out), cwd=tmp_path)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "FAIL  p99(ttft) <= 1" in result.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["slo"]["passed"] is False
-    assert summary["run"]["embedded_mock"] is True
+    assert summary["run"]["embedded_mock"] is True and summary["run"]["workers"] == 1
+    # Every sample was taken on the worker and travelled to the master.
+    assert summary["metrics"]["streams_ok"]["value"] > 0
+    assert (out / "worker-1.log").exists() and (out / "mock.log").exists()
     assert "FAILED" in (out / "index.html").read_text()

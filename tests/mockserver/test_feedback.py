@@ -15,6 +15,10 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture(autouse=True)
+async def seeded_default(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    await seeded(client, admin_headers)
+
+
 async def seeded(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
     """A chatflow with three answers: two in chat ``sess-A``, one in ``sess-B`` (loaded through /__mock/seed)."""
     messages = [{"id": m, "role": "apiMessage", "chatflowid": FLOW, "content": f"answer {i}",
@@ -56,9 +60,15 @@ async def test_create_errors(client: httpx.AsyncClient, expect_error: Any) -> No
     expect_error(await client.post("/feedback", content=b"{bad", headers={"content-type": "application/json"}), 400)
 
 
-async def test_one_feedback_per_message(client: httpx.AsyncClient, expect_error: Any) -> None:
+async def test_one_feedback_per_message(client: httpx.AsyncClient, make_client: Any, admin_headers: dict[str, str],
+                                       expect_error: Any) -> None:
     assert (await rate(client, MESSAGES[0], rating="THUMBS_UP")).status_code == 200
-    expect_error(await rate(client, MESSAGES[0], rating="THUMBS_DOWN"), 500,
+    expect_error(await rate(client, MESSAGES[0], rating="THUMBS_DOWN"), 409,
+                 f"Feedback for message {MESSAGES[0]} already exists")
+    quirky = make_client(quirks="flowise-3.1")
+    await seeded(quirky, admin_headers)
+    assert (await rate(quirky, MESSAGES[0], rating="THUMBS_UP")).status_code == 200
+    expect_error(await rate(quirky, MESSAGES[0], rating="THUMBS_DOWN"), 500,
                  "Error: feedbackService.createChatMessageFeedbackForChatflow - SQLITE_CONSTRAINT: UNIQUE constraint "
                  "failed: chat_message_feedback.messageId")
 

@@ -33,6 +33,8 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "unknown-route-html",
         "missing-question-accepted",
         "leads-get-workspace-404",
+        "duplicate-feedback-500",
+        "missing-field-500",
     }
 )
 
