@@ -34,7 +34,7 @@ from load.preflight import Preflight
 from load.profiles import PROFILES, Profile
 from load.runner import API_KEY_ENV, DEFAULT_MASTER_PORT, RunPlan, run_locust, run_worker
 from load.slo import SloSet, Verdict, evaluate, load_overrides
-from load.target import EmbeddedMock
+from load.target import EmbeddedMock, free_port
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also wait for this many workers started elsewhere with --worker-of")
     parser.add_argument("--master-bind", default="127.0.0.1", metavar="HOST",
                         help="interface the locust master listens on (0.0.0.0 for remote workers)")
-    parser.add_argument("--master-port", type=int, default=DEFAULT_MASTER_PORT, help="locust master port")
+    parser.add_argument("--master-port", type=int,
+                        help=f"locust master port (default: {DEFAULT_MASTER_PORT} with --remote-workers, else a free one)")
     parser.add_argument("--worker-of", metavar="HOST[:PORT]",
                         help="run only a locust worker for a flowise-load master elsewhere, then exit")
     parser.add_argument("--slo", type=Path, metavar="FILE", help="SLO overrides (TOML, or YAML by .yaml/.yml)")
@@ -169,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
             spawn_rate=args.spawn_rate or profile.spawn_rate, duration_s=args.duration or profile.duration_s,
             think_time=args.think_time or profile.think_time, chatflow_id=chatflow_id, run_id=run_id,
             report_dir=report_dir, api_key=api_key, workers=args.workers, remote_workers=args.remote_workers,
-            master_bind_host=args.master_bind, master_port=args.master_port,
+            master_bind_host=args.master_bind,
+            master_port=args.master_port or (DEFAULT_MASTER_PORT if args.remote_workers else free_port()),
             progress_interval=args.progress_interval,
         )
         print(f"flowise-load: profile {profile.name}, {plan.users} users for {plan.duration_s} s against {base_url} "

@@ -66,6 +66,6 @@ class RateLimits:
             "X-RateLimit-Reset": str(reset_at),
         }
         if not allowed:
-            headers["Retry-After"] = str(max(1, reset_at - math.floor(time.time())))
+            headers["Retry-After"] = str(max(1, math.ceil(stats.reset_time - time.time())))
             raise TextError(429, message, headers=headers)
         return headers

@@ -21,11 +21,11 @@ __all__ = ["build_config", "schemathesis_view"]
 WORKERS = 1
 
 
-def _negative_statuses() -> list[str]:
-    """schemathesis' own list of statuses that count as rejecting invalid data."""
-    from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
+def _default_statuses(check: str) -> list[str]:
+    """schemathesis' own expected statuses for a check (`NEGATIVE_DATA_REJECTION`, ...)."""
+    from schemathesis.config import _checks
 
-    return list(NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES)
+    return list(getattr(_checks, f"{check}_EXPECTED_STATUSES"))
 
 
 def _rate(requests_per_second: float) -> str:
@@ -56,8 +56,12 @@ def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
             "coverage": {"unexpected-methods": ["TRACE"]},
             "stateful": {"max-steps": max(5, profile.examples)},
         },
-        # Flowise answers a missing body or path parameter with 412 (the spec's PreconditionFailed).
-        "checks": {"negative_data_rejection": {"expected-statuses": [*_negative_statuses(), "412"]}},
+        # Flowise answers a missing body or a missing parameter its controller needs with 412 (the
+        # spec's PreconditionFailed), also where the schema leaves that parameter optional.
+        "checks": {
+            "negative_data_rejection": {"expected-statuses": [*_default_statuses("NEGATIVE_DATA_REJECTION"), "412"]},
+            "positive_data_acceptance": {"expected-statuses": [*_default_statuses("POSITIVE_DATA_ACCEPTANCE"), "412"]},
+        },
     }
     answering = profile.capabilities.answering_chatflow
     if answering and not profile.read_only:

@@ -1,0 +1,76 @@
+"""Triage: every failure of the suite gets a verdict; known ones from triage.toml, new ones flagged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.reference.triage import load_rules, triage, write_triage
+
+RULES = """
+[[failure]]
+operation = "getTool*"
+check = "status_code_conformance"
+message = "500"
+verdict = "spec error"
+fix = "document the 500"
+"""
+
+
+def outcome(status: str, operation: str, check: str, message: str = "", http: int | None = None) -> dict[str, object]:
+    return {
+        "status": status,
+        "operation": operation,
+        "check": check,
+        "message": message,
+        "exchange": {"status": http, "curl": "curl -X GET x", "response_body": "{}"} if http else None,
+    }
+
+
+def results() -> dict[str, object]:
+    return {
+        "target": "http://127.0.0.1:1",
+        "run_id": "r1",
+        "counts": {"pass": 1, "fail": 2, "deviation": 1, "skip": 0},
+        "outcomes": [
+            outcome("pass", "ping", "x"),
+            outcome("fail", "getToolById", "status_code_conformance", "got 500", 500),
+            outcome("fail", "createLead", "content_type_conformance", "text/html", 200),
+            {**outcome("deviation", "deleteTool", "x"), "deviation": {"id": "delete-missing-200"}},
+        ],
+    }
+
+
+def test_the_packaged_rules_load() -> None:
+    for rule in load_rules():
+        assert rule.verdict in {"suite bug", "spec error", "real deviation", "harness", "untriaged"}
+
+
+def test_known_failures_get_their_verdict_and_new_ones_are_untriaged() -> None:
+    triaged = triage(results(), load_rules(RULES))
+    assert [(t.outcome["operation"], t.verdict) for t in triaged] == [
+        ("getToolById", "spec error"),
+        ("createLead", "untriaged"),
+    ]
+
+
+def test_unknown_verdicts_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown verdict"):
+        load_rules('[[failure]]\nverdict = "maybe"\nfix = "x"\n')
+
+
+def test_triage_md_lists_failures_deviations_and_untriaged_exchanges(tmp_path: Path) -> None:
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(results()))
+    write_triage(source, tmp_path / "triage.md", load_rules(RULES))
+    text = (tmp_path / "triage.md").read_text()
+    assert "| 1 | getToolById | status_code_conformance | got 500 (HTTP 500) | spec error | document the 500 |" in text
+    assert "- `delete-missing-200`: 1 result(s)" in text
+    assert "### createLead / content_type_conformance" in text
+
+
+def test_a_missing_results_file_is_said_plainly(tmp_path: Path) -> None:
+    assert write_triage(tmp_path / "nope.json", tmp_path / "triage.md") == []
+    assert "did not run to its report" in (tmp_path / "triage.md").read_text()
