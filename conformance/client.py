@@ -234,7 +234,7 @@ class TargetClient:
             status = response.status_code
             response_headers = response.headers
             with _closing(response):
-                for chunk in response.iter_raw():
+                for chunk in response.iter_bytes():
                     chunks.append(chunk)
                     times.append(time.monotonic() - started)
                     if time.monotonic() - started > limit:

@@ -170,9 +170,13 @@ def _flag(value: object, *, name: str) -> bool:
     raise ConfigError(f"{name}: expected a boolean, got {value!r}")
 
 
+def _given(value: object) -> bool:
+    return value is not None and value is not False and value != "" and value != () and value != []
+
+
 def _pick(options: Mapping[str, object], env: Mapping[str, str], key: str, env_name: str) -> object:
     value = options.get(key)
-    if value not in (None, (), [], False):
+    if _given(value):
         return value
     if env_name in env:
         return env[env_name]
@@ -217,13 +221,13 @@ def build_profile(options: Mapping[str, object], env: Mapping[str, str], *, run_
         api_key=str(api_key) if api_key else None,
         chatflow_ids=_split(_pick(options, env, "chatflow_ids", "FLOWISE_CHATFLOW_ID")),
         read_only=_flag(_pick(options, env, "read_only", "FLOWISE_READ_ONLY") or False, name="read-only"),
-        examples=int(_number(examples, name="examples", kind=int, minimum=1)) if examples else DEFAULT_EXAMPLES,
-        timeout=float(_number(timeout, name="timeout", kind=float, minimum=0.1)) if timeout else DEFAULT_TIMEOUT,
+        examples=int(_number(examples, name="examples", kind=int, minimum=1)) if _given(examples) else DEFAULT_EXAMPLES,
+        timeout=float(_number(timeout, name="timeout", kind=float, minimum=0.1)) if _given(timeout) else DEFAULT_TIMEOUT,
         only=_split(_pick(options, env, "only", "FLOWISE_ONLY")),
         report_dir=Path(str(report_dir)) if report_dir else None,
         junit=Path(str(junit)) if junit else None,
         strict=_flag(_pick(options, env, "strict", "FLOWISE_STRICT") or False, name="strict"),
-        rate_limit=float(_number(rate_limit, name="rate-limit", kind=float, minimum=0.01)) if rate_limit else None,
+        rate_limit=float(_number(rate_limit, name="rate-limit", kind=float, minimum=0.01)) if _given(rate_limit) else None,
         max_body=(max_body if isinstance(max_body, int) else parse_size(str(max_body))) if max_body else None,
         spec_path=Path(str(spec)) if spec else default_spec_path(),
         run_id=run_id,

@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         if not chatflow_id:
             if args.base_url is not None and not api_key:
                 raise ConfigError(f"no --chatflow-id given and no --api-key to create a chatflow on {base_url}")
-            chatflow_id = preflight.create_chatflow(f"load-{run_id}")
+            chatflow_id = preflight.create_chatflow(f"load-{run_id}", retrieval=profile.retrieves)
             cleanup.callback(_delete_chatflow, preflight, chatflow_id)
         preflight.predict(chatflow_id, streaming=profile.streams)
 

@@ -24,6 +24,7 @@ __all__ = [
     "Outcome",
     "StreamObservation",
     "StreamResult",
+    "http_failure",
 ]
 
 ITL_DEFINITION = (

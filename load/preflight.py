@@ -21,6 +21,21 @@ from load.sse import FrameParser
 __all__ = ["Preflight"]
 
 EMPTY_FLOW = json.dumps({"nodes": [], "edges": []})
+RETRIEVAL_FLOW = json.dumps({
+    "nodes": [
+        {"id": "memoryVectorStore_0", "data": {"id": "memoryVectorStore_0", "name": "memoryVectorStore",
+                                               "label": "In-Memory Vector Store", "category": "Vector Stores",
+                                               "inputs": {"topK": "4"}}},
+        {"id": "conversationalRetrievalQAChain_0",
+         "data": {"id": "conversationalRetrievalQAChain_0", "name": "conversationalRetrievalQAChain",
+                  "label": "Conversational Retrieval QA Chain", "category": "Chains",
+                  "inputs": {"returnSourceDocuments": True}}},
+    ],
+    "edges": [{"source": "memoryVectorStore_0", "target": "conversationalRetrievalQAChain_0"}],
+})
+"""A vector store feeding a retrieval chain that returns its sources: what the RAG users need to upsert
+into and retrieve from. The mock reads behaviour from these nodes; a real Flowise would also need an
+LLM and embeddings configured, which is why real targets are loaded with `--chatflow-id`."""
 
 
 def _describe(response: httpx.Response) -> str:
@@ -52,8 +67,8 @@ class Preflight:
         if response.status_code != 200:
             raise TargetUnusable(f"{self.base_url} is not a usable Flowise: GET /api/v1/ping answered {_describe(response)}")
 
-    def create_chatflow(self, name: str) -> str:
-        body = {"name": name, "type": "CHATFLOW", "flowData": EMPTY_FLOW}
+    def create_chatflow(self, name: str, *, retrieval: bool = False) -> str:
+        body = {"name": name, "type": "CHATFLOW", "flowData": RETRIEVAL_FLOW if retrieval else EMPTY_FLOW}
         try:
             with self.client() as client:
                 response = client.post("/api/v1/chatflows", json=body)

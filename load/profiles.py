@@ -45,6 +45,10 @@ class Profile:
     def streams(self) -> bool:
         return "StreamingUser" in self.weights
 
+    @property
+    def retrieves(self) -> bool:
+        return "RagUser" in self.weights
+
 
 PROFILES: dict[str, Profile] = {
     profile.name: profile

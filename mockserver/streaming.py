@@ -228,9 +228,10 @@ async def paced_frames(
                         if now >= deadline or (control is not None and control.aborted):
                             break
                         await asyncio.sleep(min(deadline, next_beat, now + _ABORT_POLL_S) - now)
-                        if plan.heartbeat is not None and loop.time() >= next_beat:
+                        if loop.time() >= next_beat:
                             next_beat += heartbeat_s
-                            yield plan.heartbeat
+                            if plan.heartbeat is not None:
+                                yield plan.heartbeat
                     if control is not None and control.aborted:
                         pending.clear()
                         closing = plan.on_abort("".join(streamed)) if plan.on_abort else plan.on_error("Aborted")
@@ -238,6 +239,10 @@ async def paced_frames(
                             yield frame
                         done = True
                         return
+                    if cut_after is not None and sent_tokens >= cut_after:  # X-Mock-Abort-After: 0
+                        drain_finishes()
+                        done = True
+                        raise StreamCut()
                     if index == 0:
                         for frame in step.first:
                             yield frame

@@ -84,6 +84,8 @@ def _parse_frame(index: int, raw: bytes) -> Frame:
             problem=f"frame {index} does not start with 'message:\\ndata:' but {_show(raw)}",
         )
     payload = raw[len(FRAME_PREFIX) :]
+    if payload[:1] in (b" ", b"\t"):
+        return Frame(index, raw, False, None, f"frame {index} has whitespace after 'data:' (Flowise writes none)")
     if b"\n" in payload or b"\r" in payload:
         return Frame(index, raw, False, None, f"frame {index} carries more than one data line: {_show(raw)}")
     try:

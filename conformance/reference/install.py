@@ -245,4 +245,5 @@ def _run(
         done = subprocess.run(argv, cwd=cwd or install.root, env=env, stdout=out, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
-        raise InstallError(f"{' '.join(argv[:3])} failed (exit {done.returncode}); see {log_path}\n{tail}")
+        command = " ".join([Path(argv[0]).name, *argv[1:3]])
+        raise InstallError(f"{command} failed (exit {done.returncode}); see {log_path}\n{tail}")

@@ -3,8 +3,9 @@
 The suite promises no false failures on a real Flowise. So each failure it reports against the
 reference server is one of: a bug of the suite, an error of the spec, or a real deviation of
 Flowise (which belongs in `conformance/deviations.toml` with its upstream reference). The verdicts
-reached by reading a failure once are kept as data in `triage.toml` and matched on later runs, so a
-re-run only leaves the new failures "untriaged"; `triage.md` lists all of them.
+reached by reading a failure once are kept as data, so a re-run only leaves new failures
+"untriaged": `triage.toml` holds the spec errors and suite bugs, and a failure whose exchange fits
+an entry of `proposed_deviations.toml` is a real deviation the catalogue still lacks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from conformance.deviations import Deviations
+from conformance.exchange import Exchange
 
 __all__ = ["Rule", "Triaged", "load_rules", "render_triage", "triage", "write_triage"]
 
@@ -33,6 +37,7 @@ class Rule:
     check: str = "*"
     message: str | None = None
     status: str | None = None
+    body: str | None = None
 
     def fits(self, outcome: dict[str, Any]) -> bool:
         if not fnmatchcase(str(outcome.get("operation", "")), self.operation):
@@ -41,6 +46,8 @@ class Rule:
             return False
         exchange = outcome.get("exchange") or {}
         if self.message and not re.search(self.message, str(outcome.get("message", "")), re.DOTALL):
+            return False
+        if self.body and not re.search(self.body, str(exchange.get("response_body") or ""), re.DOTALL):
             return False
         return not (self.status and not re.fullmatch(self.status, str(exchange.get("status"))))
 
@@ -64,21 +71,45 @@ def load_rules(text: str | None = None) -> list[Rule]:
     return rules
 
 
-def triage(results: dict[str, Any], rules: list[Rule]) -> list[Triaged]:
-    """A verdict for every failed outcome of a `results.json` document."""
+def _exchange(outcome: dict[str, Any]) -> Exchange | None:
+    data = outcome.get("exchange")
+    if not isinstance(data, dict):
+        return None
+    return Exchange(
+        method=str(data.get("method", "")),
+        url=str(data.get("url", "")),
+        request_headers=dict(data.get("request_headers") or {}),
+        request_body=data.get("request_body"),
+        status=data.get("status"),
+        response_headers=dict(data.get("response_headers") or {}),
+        response_body=data.get("response_body"),
+        error=data.get("error"),
+    )
+
+
+def triage(results: dict[str, Any], rules: list[Rule], proposed: Deviations | None = None) -> list[Triaged]:
+    """A verdict for every failed outcome of a `results.json` document: a rule's, else a proposed deviation's."""
     triaged = []
     for outcome in results.get("outcomes", []):
         if outcome.get("status") != "fail":
             continue
         rule = next((rule for rule in rules if rule.fits(outcome)), None)
-        triaged.append(
-            Triaged(outcome, rule.verdict if rule else "untriaged", rule.fix if rule else "read the exchange and decide")
-        )
+        if rule is not None:
+            triaged.append(Triaged(outcome, rule.verdict, rule.fix))
+            continue
+        found = proposed.classify(
+            check=str(outcome.get("check", "")), operation=str(outcome.get("operation", "")), exchange=_exchange(outcome)
+        ) if proposed is not None else None
+        if found is not None:
+            fix = f"add `{found.id}` to conformance/deviations.toml (entry in conformance/reference/proposed_deviations.toml)"
+            triaged.append(Triaged(outcome, "real deviation", fix))
+        else:
+            triaged.append(Triaged(outcome, "untriaged", "read the exchange and decide"))
     return triaged
 
 
-def _md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")[:400]
+def _md(text: object, limit: int = 400) -> str:
+    return " ".join(str(text).replace("|", "\\|").split())[:limit]
 
 
 def render_triage(results: dict[str, Any] | None, triaged: list[Triaged], *, source: Path | None = None) -> str:
@@ -88,7 +119,13 @@ def render_triage(results: dict[str, Any] | None, triaged: list[Triaged], *, sou
         return "\n".join(lines) + "\n"
     counts = results.get("counts", {})
     lines.append(f"Target {results.get('target')}, run {results.get('run_id')}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    lines += ["", "## Failures", ""]
+    verdicts: dict[str, int] = {}
+    for item in triaged:
+        verdicts[item.verdict] = verdicts.get(item.verdict, 0) + 1
+    lines.append("Verdicts: " + (", ".join(f"{name} {count}" for name, count in sorted(verdicts.items())) or "no failures"))
+    lines += ["", "## Failures", "",
+              "An outcome that groups several distinct failures is judged on the exchange it carries; the "
+              "others are in `conformance/schemathesis-events.ndjson`.", ""]
     if not triaged:
         lines.append("None.")
     else:
@@ -97,7 +134,7 @@ def render_triage(results: dict[str, Any] | None, triaged: list[Triaged], *, sou
             outcome = item.outcome
             exchange = outcome.get("exchange") or {}
             evidence = f"{outcome.get('message', '')} (HTTP {exchange.get('status')})" if exchange else outcome.get("message", "")
-            lines.append(f"| {index} | {_md(outcome.get('operation'))} | {_md(outcome.get('check'))} | {_md(evidence)} | "
+            lines.append(f"| {index} | {_md(outcome.get('operation'))} | {_md(outcome.get('check'))} | {_md(evidence, 220)} | "
                          f"{item.verdict} | {_md(item.fix)} |")
     deviations: dict[str, int] = {}
     for outcome in results.get("outcomes", []):
@@ -106,6 +143,9 @@ def render_triage(results: dict[str, Any] | None, triaged: list[Triaged], *, sou
             deviations[key] = deviations.get(key, 0) + 1
     lines += ["", "## Known deviations the suite recognised", ""]
     lines += [f"- `{key}`: {count} result(s)" for key, count in sorted(deviations.items())] or ["None."]
+    notes = results.get("notes") or {}
+    if notes.get("cleanup_failures"):
+        lines += ["", "## Cleanup", "", f"{notes.get('cleanup')}: {notes['cleanup_failures']}"]
     untriaged = [item for item in triaged if item.verdict == "untriaged"]
     if untriaged:
         lines += ["", "## Untriaged failures: the exchanges", ""]
@@ -117,13 +157,19 @@ def render_triage(results: dict[str, Any] | None, triaged: list[Triaged], *, sou
     return "\n".join(lines) + "\n"
 
 
-def write_triage(results_path: Path, target: Path, rules: list[Rule] | None = None) -> list[Triaged]:
+def write_triage(
+    results_path: Path, target: Path, rules: list[Rule] | None = None, proposed: Deviations | None = None
+) -> list[Triaged]:
     """Read the suite's `results.json`, triage its failures, write `triage.md`; returns the triage."""
     try:
         results = json.loads(results_path.read_text())
     except (OSError, ValueError):
         target.write_text(render_triage(None, [], source=results_path))
         return []
-    triaged = triage(results, load_rules() if rules is None else rules)
+    if proposed is None:
+        from conformance.reference.fidelity import proposed_deviations
+
+        proposed = proposed_deviations()
+    triaged = triage(results, load_rules() if rules is None else rules, proposed)
     target.write_text(render_triage(results, triaged))
     return triaged

@@ -51,6 +51,10 @@ class WriteGuard:
         #: fixtures (the answering chatflow above all) are off limits, or a generated DELETE would
         #: take them away from the semantics layer.
         self.created: set[str] = set()
+        #: Ids that must never be written to: the run's own fixtures and the operator's chatflows.
+        self.protected: set[str] = {entry.id for entry in ledger.entries} | self.prediction_ids
+        #: Cases the guard rewrote: how the server answers them says nothing about the ids they had.
+        self.rewritten_cases: set[str] = set()
         self.creates: dict[str, Family] = {}
         self.updates: dict[str, Family] = {}
         for family in FAMILIES.values():
@@ -70,9 +74,9 @@ class WriteGuard:
     def _foreign(self, value: object, operation_id: str | None) -> bool:
         if not isinstance(value, str) or not UUID.match(value):
             return False
-        if value in self.created:
+        if operation_id == PREDICTION and value in self.prediction_ids:
             return False
-        return not (operation_id == PREDICTION and value in self.prediction_ids)
+        return value in self.protected or value not in self.created
 
     def _replacement(self, value: str, operation_id: str | None) -> str:
         """A stand-in for a foreign id: mostly the answering chatflow for a prediction, else an id
@@ -106,14 +110,16 @@ class WriteGuard:
             if isinstance(values, dict):
                 for name, value in list(values.items()):
                     replaced = self._scrub(value, operation_id)
-                    if replaced is not value and replaced != value:
+                    if replaced != value:
                         values[name] = replaced
+                        self.rewritten_cases.add(str(case.id))
         body = getattr(case, "body", None)
         if isinstance(body, dict | list):
             scrubbed = self._scrub(body, operation_id)
             if scrubbed != body:
                 case.body = scrubbed
                 body = scrubbed
+                self.rewritten_cases.add(str(case.id))
         family = self.creates.get(operation_id or "") or self.updates.get(operation_id or "")
         if family is not None and isinstance(body, dict):
             renamed = family.renamed(body, self._ours)
@@ -138,8 +144,12 @@ class WriteGuard:
             self._record_prediction(case, data)
         elif isinstance(data, dict) and isinstance(data.get("id"), str) and str(case.method).upper() == "POST":
             # Feedback, leads, upserts: rows hanging off the run's chatflows; deleted with them.
-            self.created.add(data["id"])
+            self._own(data["id"])
             self.ledger.claim(data["id"])
+
+    def _own(self, value: str) -> None:
+        if value not in self.protected:
+            self.created.add(value)
 
     def _record_created(self, family: Family, case: Any, data: Any) -> None:
         items = data if isinstance(data, list) else [data]
@@ -151,7 +161,7 @@ class WriteGuard:
             if isinstance(data, list) and family.name_of(item) != wanted:
                 continue  # POST /apikey answers with every key: keep only the one just created
             identifier = item["id"]
-            self.created.add(identifier)
+            self._own(identifier)
             self.ledger.record(family.kind, identifier, family.item_path(identifier), name=family.name_of(item))
 
     def _record_prediction(self, case: Any, data: Any) -> None:
@@ -161,10 +171,10 @@ class WriteGuard:
         chat_id = data.get("chatId")
         for key in ("chatMessageId", "executionId"):
             if isinstance(data.get(key), str):
-                self.created.add(data[key])
+                self._own(data[key])
                 self.ledger.claim(data[key])
         if isinstance(chat_id, str):
-            self.created.add(chat_id)
+            self._own(chat_id)
             self.ledger.claim(chat_id)
             if not self.ledger.owns(chatflow, kind="chatflow"):
                 # A chatflow the operator gave: remove this run's messages, not the chatflow.

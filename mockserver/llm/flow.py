@@ -1,4 +1,4 @@
-"""What a chatflow's flowData asks for: memory, retrieval, tools, splitter, streaming, follow-ups.
+"""What a chatflow's flowData asks for: memory, retrieval, tools, splitter settings, follow-ups.
 
 Flowise decides behaviour from the nodes of the graph, not from flags on the chatflow: a node in the
 ``Memory`` category gives the answer a history and the response a ``memoryType`` (its label); a vector store
@@ -25,7 +25,6 @@ __all__ = [
     "Node",
     "api_override_enabled",
     "follow_ups_enabled",
-    "is_streamable",
     "parse_json_text",
     "read_profile",
 ]
@@ -143,30 +142,6 @@ def follow_ups_enabled(chatflow: dict[str, Any]) -> bool:
         if isinstance(source, dict) and source.get("status") in (True, "true"):
             return True
     return False
-
-
-def is_streamable(chatflow: dict[str, Any]) -> bool:
-    """``GET /chatflows-streaming/{id}``'s answer, as Flowise's ``isFlowValidForStream`` decides it.
-
-    Agentflows always stream. A chatflow does not when post-processing is on, when an ending node is a
-    custom-function "EndingNode", or when a chat model node has ``streaming: false``; an empty graph does.
-    """
-    if chatflow.get("type") in ("AGENTFLOW", "MULTIAGENT"):
-        return True
-    config = parse_json_text(chatflow.get("chatbotConfig"), {}) or {}
-    post = config.get("postProcessing") if isinstance(config, dict) else None
-    if isinstance(post, dict) and post.get("enabled") is True:
-        return False
-    flow = parse_json_text(chatflow.get("flowData"), {}) or {}
-    for raw in flow.get("nodes") or []:
-        if not isinstance(raw, dict):
-            continue
-        node = Node.from_json(raw)
-        if node.outputs.get("output") == "EndingNode":
-            return False
-        if node.category in ("Chat Models", "LLMs") and node.inputs.get("streaming") in (False, "false"):
-            return False
-    return True
 
 
 def _apply_overrides(nodes: list[Node], overrides: dict[str, Any]) -> None:

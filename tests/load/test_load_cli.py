@@ -109,3 +109,20 @@ def test_impossible_slo_on_the_embedded_mock_with_a_worker_exits_1(tmp_path: Pat
     assert summary["metrics"]["streams_ok"]["value"] > 0
     assert (out / "worker-1.log").exists() and (out / "mock.log").exists()
     assert "FAILED" in (out / "index.html").read_text()
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("60s", 60), ("90", 90), ("5m", 300), ("1h30m", 5400), ("2m5s", 125)])
+def test_durations(text: str, seconds: int) -> None:
+    from load.cli import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "soon", "5x"])
+def test_bad_durations(text: str) -> None:
+    import argparse
+
+    from load.cli import parse_duration
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_duration(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from mockserver.operations import Call
 from mockserver.resources.prediction import create_prediction
 from mockserver.settings import MockSettings
 from mockserver.state import MockState
+from mockserver.store import vectors
 from mockserver.store.db import Database
 
 ADMIN = {"Authorization": "Bearer test-admin-key"}
@@ -331,3 +333,22 @@ async def test_script_file_answers_and_fails(make_client: Callable[..., httpx.As
     assert body["text"] == "Refunds take 5 days." and body["sourceDocuments"][0]["metadata"]["source"] == "policy.pdf"
     expect_error(await mock.post(f"/prediction/{flow_id}", json={"question": "boom now"}), 500,
                  "Error: predictionsServices.buildChatflow - upstream down")
+
+
+async def test_document_store_node_retrieves_from_the_store(tmp_path: Any) -> None:
+    flow = {"nodes": [node("documentStoreVS_0", "documentStoreVS", "Vector Stores", selectedStore="store-1"),
+                      node("chain_0", "conversationalRetrievalQAChain", "Chains", returnSourceDocuments="true")],
+            "edges": [{"source": "documentStoreVS_0", "target": "chain_0"}]}
+    call = direct_call(tmp_path, {"question": "Which planet has rings?"}, flow)
+    vectors.add_documents(call.db, "store-1", [{"pageContent": "Saturn has rings.", "metadata": {"source": "astro"}},
+                                               {"pageContent": "Mars is red.", "metadata": {"source": "astro"}}])
+    body = await create_prediction(call)
+    assert body["sourceDocuments"][0] == {"pageContent": "Saturn has rings.", "metadata": {"source": "astro"}}
+    assert 'According to astro [1]: "Saturn has rings."' in body["text"]
+
+
+async def test_delay_header_waits_before_answering(mock: httpx.AsyncClient) -> None:
+    flow_id = await create_flow(mock, {"nodes": [], "edges": []})
+    started = time.perf_counter()
+    response = await mock.post(f"/prediction/{flow_id}", json={"question": "x"}, headers={"X-Mock-Delay": "150"})
+    assert response.status_code == 200 and time.perf_counter() - started >= 0.15

@@ -1,0 +1,141 @@
+"""The deviation catalogue: loads, matches the spec's upstream ids, and recognises each defect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.deviations import Deviations, load_deviations
+from conformance.errors import ConfigError
+from conformance.exchange import Exchange
+from conformance.profile import default_spec_path
+from conformance.spec import load_spec
+
+
+def exchange(method: str = "GET", status: int | None = 200, body: str = "", **kwargs: object) -> Exchange:
+    return Exchange.build(method=method, url="http://flowise/api/v1/x", status=status, response_body=body, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Deviations:
+    return load_deviations()
+
+
+def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
+    assert set(catalogue.ids) == load_spec(default_spec_path()).upstream_ids
+
+
+@pytest.mark.parametrize(
+    ("expected", "check", "operation", "evidence"),
+    [
+        (
+            "missing-id-500",
+            "unknown_id_is_404",
+            "getToolById",
+            exchange(status=500, body='{"statusCode":500,"success":false,"message":"Error: toolsService.getToolById - Tool x not found","stack":{}}'),
+        ),
+        (
+            "flow-key-500",
+            "chatflow_key_is_enforced",
+            "createPrediction",
+            exchange("POST", 500, '{"statusCode":500,"success":false,"message":"Error: predictionsServices.buildChatflow - Unauthorized","stack":{}}'),
+        ),
+        (
+            "flow-key-500",
+            "stream",
+            "createPrediction",
+            exchange(
+                "POST",
+                200,
+                'message:\ndata:{"event":"error","data":"Error: predictionsServices.buildChatflow - Unauthorized"}\n\n',
+                response_headers={"Content-Type": "text/event-stream"},
+            ),
+        ),
+        ("delete-missing-200", "unknown_id_is_404", "deleteVariable", exchange("DELETE", 200, '{"raw":[],"affected":0}')),
+        (
+            "stream-error-hang",
+            "stream_error_answers",
+            "createPrediction",
+            exchange("POST", None, "", error="timeout: no data for 20.0s", request_body='{"question": "hi", "streaming": true}'),
+        ),
+        (
+            "unknown-route-html",
+            "unknown_route_is_404",
+            "(unknown route)",
+            exchange(status=200, body="<!DOCTYPE html><html>", response_headers={"Content-Type": "text/html; charset=UTF-8"}),
+        ),
+        (
+            "missing-question-accepted",
+            "missing_question_is_rejected",
+            "createPrediction",
+            exchange("POST", 200, '{"text":"Echo: "}', request_body='{"chatId": "c"}'),
+        ),
+        (
+            "leads-get-workspace-404",
+            "lead_is_listed",
+            "getAllLeadsForChatflow",
+            exchange(status=404, body='{"statusCode":404,"success":false,"message":"Error: leadsController.getAllLeadsForChatflow - workspace undefined not found!","stack":{}}'),
+        ),
+    ],
+)
+def test_each_deviation_is_recognised(catalogue: Deviations, expected: str, check: str, operation: str, evidence: Exchange) -> None:
+    found = catalogue.classify(check=check, operation=operation, exchange=evidence)
+    assert found is not None and found.id == expected
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        exchange(status=500, body='{"statusCode":500,"success":false,"message":"TypeError: x is undefined","stack":{}}'),
+        exchange("DELETE", 200, '{"raw":[],"affected":1}'),
+        exchange("POST", None, "", error="timeout", request_body='{"question": "hi"}'),
+        exchange(status=404, body='{"statusCode":404,"success":false,"message":"Chatflow x not found","stack":{}}'),
+    ],
+)
+def test_new_defects_are_not_excused(catalogue: Deviations, evidence: Exchange) -> None:
+    assert catalogue.classify(check="any", operation="any", exchange=evidence) is None
+
+
+def test_a_question_with_uploads_is_not_missing(catalogue: Deviations) -> None:
+    evidence = exchange("POST", 200, "{}", request_body='{"uploads": [{"type": "url"}]}')
+    assert catalogue.classify(check="missing_question_is_rejected", operation="createPrediction", exchange=evidence) is None
+
+
+def test_no_exchange_no_deviation(catalogue: Deviations) -> None:
+    assert catalogue.classify(check="x", operation="y", exchange=None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[deviation]]\nid = "a"\nreference = "r"\n', "at least one"),
+        ('[[deviation]]\nid = "a"\nreference = "r"\n[[deviation.match]]\nstatus = [500]\nwat = 1\n', "unknown keys"),
+        ('[[deviation]]\nid = "a"\nreference = "r"\n[[deviation.match]]\nmessage = "("\n', "invalid regular expression"),
+        ('[[deviation]]\nid = "a"\nreference = "r"\n[[deviation.match]]\nchecks = ["x"]\n', "evidence"),
+        ('[[deviation]]\nreference = "r"\n[[deviation.match]]\nstatus = [1]\n', "required"),
+        ("not toml [", "deviations"),
+    ],
+)
+def test_bad_catalogues_are_refused(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Deviations.from_toml(text)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    entry = '[[deviation]]\nid = "a"\nreference = "r"\n[[deviation.match]]\nstatus = [500]\n'
+    path = tmp_path / "d.toml"
+    path.write_text(entry * 2)
+    with pytest.raises(ConfigError, match="duplicate"):
+        load_deviations(path)
+
+
+def test_new_upstream_ids_are_recognised(catalogue: Deviations) -> None:
+    missing_field = exchange(
+        "POST", 500, '{"statusCode":500,"success":false,"message":"Error: leadsService.createLead - SQLITE_CONSTRAINT: NOT NULL constraint failed: lead.chatflowid","stack":{}}'
+    )
+    duplicate = exchange(
+        "POST", 500, '{"statusCode":500,"success":false,"message":"Error: feedbackService.x - SQLITE_CONSTRAINT: UNIQUE constraint failed","stack":{}}'
+    )
+    assert catalogue.classify(check="not_a_server_error", operation="createLead", exchange=missing_field).id == "missing-field-500"
+    assert catalogue.classify(check="not_a_server_error", operation="createChatMessageFeedback", exchange=duplicate).id == "duplicate-feedback-500"

