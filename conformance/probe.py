@@ -48,8 +48,13 @@ def probe_target(client: TargetClient) -> Capabilities:
     _reachable(client)
     capabilities = Capabilities(version=_version(client))
     anonymous = client.get("/chatflows", auth=None)
-    auth_required = anonymous.status_code == 401
-    capabilities = capabilities.with_reason("auth", "the management API answers without a key", auth_required=auth_required)
+    # A target given a key is expected to require it: if it also answers without one, that is a
+    # defect to report (an auth bypass), not a capability to skip. Only a target reached without
+    # a key that answers anyway is taken to have auth off.
+    auth_required = anonymous.status_code == 401 or bool(client.profile.api_key)
+    capabilities = capabilities.with_reason(
+        "auth", "the management API answers without a key and none was given", auth_required=auth_required
+    )
     if client.profile.api_key:
         keyed = client.get("/chatflows")
         if keyed.status_code == 401:

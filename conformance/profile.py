@@ -73,7 +73,7 @@ class Capabilities:
     """What the target showed it can do; `reasons` says why a missing capability is missing."""
 
     version: str | None = None
-    #: The management API refuses requests without a key.
+    #: The management API must refuse requests without a key (it did, or the operator gave a key).
     auth_required: bool | None = None
     #: The run may create (and then delete) its own resources.
     writes: bool = False

@@ -8,6 +8,7 @@ FastAPI's own validation and ``{"detail": ...}`` bodies are never used.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -29,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mockserver import resources  # noqa: F401  (registers every handler)
 from mockserver.auth import OPEN_IDENTITY, Identity, KeyRing, is_public_path, key_from_header
 from mockserver.errors import FlowiseError, ForbiddenError, GateUnauthorizedError, error_response
+from mockserver.faults import RECEIVED_AT, is_injected
 from mockserver.metrics import Metrics
 from mockserver.operations import Call, Handler, check_bindings, handlers
 from mockserver.ratelimit import RateLimits
@@ -144,7 +146,11 @@ class Pipeline:
                       "".join(traceback.format_exception(exc)))
             where = op.operation_id if op else "server"
             response = error_response(500, f"Error: {where} - {type(exc).__name__}: {exc}")
-        if op is not None and self.settings.strict:
+        if op is not None and self.settings.quirks_on and response.status_code not in (403, 429) \
+                and response.status_code >= 400 and "stream-error-hang" in op.upstream_ids \
+                and await _asks_streaming(request):
+            return await _hang(request)
+        if op is not None and self.settings.strict and not is_injected(request):
             response = self.check_response(op, response)
         return response
 
@@ -249,6 +255,9 @@ class Pipeline:
         if not pointer:
             return
         errors = self.spec.errors(pointer, body)
+        if self.settings.quirks_on and "missing-question-accepted" in op.upstream_ids:
+            # Flowise answers a prediction with no input at all; only the root "one input is required" rule goes.
+            errors = [e for e in errors if not (e.validator == "anyOf" and not list(e.absolute_path))]
         if errors:
             raise FlowiseError(400, describe(errors[0], where="request body"))
 
@@ -308,6 +317,23 @@ class _InternalTokenMissing(FlowiseError):
 
     def response(self) -> Response:
         return JSONResponse({"message": "Invalid or Missing token"}, status_code=401)
+
+
+async def _asks_streaming(request: Request) -> bool:
+    """Did the body ask for a stream (``streaming`` true or "true")? Flowise's error handler keys on this."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and body.get("streaming") in (True, "true")
+
+
+async def _hang(request: Request) -> Response:
+    """Quirk ``stream-error-hang``: Flowise writes nothing for a streaming request that failed before the
+    stream opened; the connection stays open until the client gives up."""
+    while not await request.is_disconnected():
+        await asyncio.sleep(0.5)
+    return Response(status_code=499)
 
 
 def _unsupported(op: Operation, media: str) -> FlowiseError:
@@ -371,6 +397,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        scope.setdefault("state", {})[RECEIVED_AT] = asyncio.get_running_loop().time()
         status = 500
 
         async def send_wrapper(message: Message) -> None:
@@ -415,6 +442,13 @@ def build_state(settings: MockSettings, spec: Spec | None = None,
     state.extras["ratelimits"] = RateLimits()
     state.extras["metrics"] = Metrics(settings.version)
     state.admin_key = keys.ensure_admin(settings.api_key) if settings.auth_on else None
+    if settings.script_file:
+        from mockserver.llm.script import ScriptError, load_script
+
+        try:
+            load_script(settings.script_file)
+        except ScriptError as exc:
+            raise ValueError(f"--script {settings.script_file}: {exc}") from exc
     if settings.seed_file and db.meta("seeded") is None:
         from mockserver.control import load_fixtures, read_fixtures
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mockserver.errors import FlowiseError
 from mockserver.settings import MockSettings
 from mockserver.timing import Timing
 
-__all__ = ["BUILD_CHATFLOW", "Faults", "read_faults", "scripted_error"]
+__all__ = ["BUILD_CHATFLOW", "RECEIVED_AT", "Faults", "is_injected", "mark_injected", "read_faults", "scripted_error"]
 
 BUILD_CHATFLOW = "predictionsServices.buildChatflow"
 _MAX_DELAY_MS = 600_000.0
@@ -87,3 +88,17 @@ def read_faults(headers: Mapping[str, str]) -> Faults:
 def scripted_error(status: int, message: str | None) -> FlowiseError:
     """A script rule's failure, worded like a failure inside Flowise's ``buildChatflow``."""
     return FlowiseError(status, f"Error: {BUILD_CHATFLOW} - {message or f'Scripted error {status}'}")
+
+
+#: Key in the ASGI scope's ``state`` holding the loop time at which the request arrived.
+RECEIVED_AT = "mock.received"
+_INJECTED = "mock.injected"
+
+
+def mark_injected(request: Any) -> None:
+    """Record that this answer is a failure the developer asked for (header or script), not the contract's."""
+    request.scope.setdefault("state", {})[_INJECTED] = True
+
+
+def is_injected(request: Any) -> bool:
+    return bool(request.scope.get("state", {}).get(_INJECTED))

@@ -436,6 +436,17 @@ SCRIPT: list[Step] = [
         deviations=("stream-error-hang",),
     ),
     Step(
+        "prediction: streaming, invalid flow id",
+        "prediction",
+        "createPrediction",
+        "POST",
+        "/prediction/not-a-uuid",
+        json={"question": "hi", "streaming": True},
+        auth="none",
+        timeout=HANG_TIMEOUT,
+        deviations=("stream-error-hang",),
+    ),
+    Step(
         "prediction: GET is not a route",
         "prediction",
         "unknownRoute",

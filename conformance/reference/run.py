@@ -89,7 +89,8 @@ def _say(message: str) -> None:
 
 
 def default_report_dir() -> Path:
-    return Path("reports") / "reference" / time.strftime("%Y%m%d-%H%M%S")
+    """`reports/reference/<UTC timestamp>/`, like the other tools' report folders."""
+    return Path("reports") / "reference" / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
 def _start_llm(group: ProcessGroup, logs: Path, measure: Measurements) -> str:

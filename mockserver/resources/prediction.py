@@ -32,7 +32,7 @@ from typing import Any
 
 from mockserver.auth import check_chatflow_key
 from mockserver.errors import FlowiseError
-from mockserver.faults import BUILD_CHATFLOW, read_faults, scripted_error
+from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_faults, scripted_error
 from mockserver.llm.agentflow import AgentflowContext, run_agentflow
 from mockserver.llm.answer import Prompt, compose, follow_up_prompts, tokenize
 from mockserver.llm.exchange import Exchange, save_execution
@@ -349,7 +349,8 @@ def _store_uploads(call: Call, chatflow_id: str, chat_id: str, inp: PredictionIn
 async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     """The whole prediction (also usable for ``internal-prediction`` with ``chat_type="INTERNAL"``)."""
     loop = asyncio.get_running_loop()
-    received = loop.time()
+    # Time runs from the request's arrival (stamped by the request log), so queueing in the server counts.
+    received = call.request.scope.get("state", {}).get(RECEIVED_AT, loop.time())
     chatflow = load_chatflow(call, call.path.get("id"))
     faults = read_faults(call.request.headers)
     inp = read_prediction(call.body, await _read_files(call), size_limit=call.settings.file_size_limit)
@@ -369,8 +370,10 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
         received = loop.time()
     if failure is None:
         failure = faults.error()
-    if failure is None and rule is not None and rule.error_status is not None:
-        failure = scripted_error(rule.error_status, rule.error_message)
+        if failure is None and rule is not None and rule.error_status is not None:
+            failure = scripted_error(rule.error_status, rule.error_message)
+        if failure is not None:
+            mark_injected(call.request)  # asked for by the developer: exempt from strict mode
     if failure is not None:
         if streaming:
             return _error_stream(failure.message)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.reference.fidelity import proposed_deviations
 from conformance.reference.triage import load_rules, triage, write_triage
 
 RULES = """
@@ -74,3 +75,28 @@ def test_triage_md_lists_failures_deviations_and_untriaged_exchanges(tmp_path: P
 def test_a_missing_results_file_is_said_plainly(tmp_path: Path) -> None:
     assert write_triage(tmp_path / "nope.json", tmp_path / "triage.md") == []
     assert "did not run to its report" in (tmp_path / "triage.md").read_text()
+
+
+def test_a_failure_fitting_a_proposed_deviation_is_a_real_deviation() -> None:
+    failed = outcome("fail", "createTool", "not_a_server_error", "Server error:", 500)
+    failed["exchange"] = {
+        "method": "POST",
+        "url": "http://127.0.0.1:1/api/v1/tools",
+        "status": 500,
+        "response_headers": {"content-type": "application/json"},
+        "response_body": '{"statusCode":500,"success":false,"message":"Error: toolsService.createTool - '
+        'SQLITE_CONSTRAINT: NOT NULL constraint failed: tool.name","stack":{}}',
+    }
+    [item] = triage({"outcomes": [failed]}, [], proposed_deviations())
+    assert item.verdict == "real deviation"
+    assert "`client-error-500`" in item.fix
+
+
+def test_packaged_rules_come_before_proposed_deviations() -> None:
+    failed = outcome("fail", "createVariable", "not_a_server_error", "Server error:", 500)
+    failed["exchange"]["response_body"] = (
+        '{"statusCode":500,"success":false,"message":"Error: variablesServices.createVariable - '
+        'SQLITE_CONSTRAINT: NOT NULL constraint failed: variable.value","stack":{}}'
+    )
+    [item] = triage({"outcomes": [failed]}, load_rules(), proposed_deviations())
+    assert item.verdict == "spec error"
