@@ -130,7 +130,8 @@ class ProcessGroup:
         return process
 
     def __enter__(self) -> ProcessGroup:
-        for signum in (signal.SIGTERM, signal.SIGHUP):
+        # SIGINT too: a run started in the background inherits SIGINT ignored, and must still stop cleanly.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             self._previous[signum] = signal.signal(signum, _raise_interrupt)
         return self
 
