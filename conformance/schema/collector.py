@@ -154,6 +154,10 @@ class EventCollector:
         operation = self.operation_id(event.label) if event.related_to_operation else "(run)"
         info = event.info
         text = f"{info.title}: {info.message}" if getattr(info, "title", None) else str(event.value)
+        if "excluded by filters" in text:
+            # --only or --read-only left no operation a link could start from: nothing to judge.
+            self.skips["(stateful)"].add("no link left after the --only / --read-only selection")
+            return
         exchange = self.network_errors.get(operation) if event.related_to_operation else None
         check = "request_completes" if exchange is not None and exchange.error else "schemathesis_error"
         phase = event.phase.value if event.phase is not None else "run"

@@ -37,8 +37,9 @@ def _rate(requests_per_second: float) -> str:
 def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
     """A `schemathesis.Config` for one run against the profile's target.
 
-    Random chatflow ids only ever reach the 404 path of `createPrediction`; to judge real answers
-    (JSON and streams, event by event) most of its generated requests use the chatflow that answers.
+    (Predictions reach the chatflow that answers through the write guard, which sends most
+    generated `createPrediction` requests there; an `operations` entry in this configuration
+    would also undo `--only`, as schemathesis ORs its selectors with the schema's filters.)
     """
     from schemathesis import Config
 
@@ -63,15 +64,6 @@ def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
             "positive_data_acceptance": {"expected-statuses": [*_default_statuses("POSITIVE_DATA_ACCEPTANCE"), "412"]},
         },
     }
-    answering = profile.capabilities.answering_chatflow
-    if answering and not profile.read_only:
-        data["dictionaries"] = {"answering-chatflow": {"values": [answering]}}
-        data["operations"] = [
-            {
-                "include-operation-id": "createPrediction",
-                "parameters": {"path.id": {"dictionary": "answering-chatflow", "probability": 0.8}},
-            }
-        ]
     if profile.api_key:
         data["headers"] = {"Authorization": f"Bearer {profile.api_key}"}
     if profile.rate_limit:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -49,7 +50,8 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
 
 
-def build_app(breakage: Breakage = Breakage()) -> Starlette:
+def build_app(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None = None) -> Starlette:
+    """The app; every request's (method, path) is appended to `log` when one is given."""
     chatflows: dict[str, dict] = {}
     messages: list[dict] = []
 
@@ -186,7 +188,21 @@ def build_app(breakage: Breakage = Breakage()) -> Starlette:
         Route("/api/v1/chatmessage/{id}", chat_messages, methods=["GET"]),
         Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]
-    return Starlette(routes=routes)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        response = _error(status, str(getattr(exc, "detail", "error")))
+        response.headers.update(getattr(exc, "headers", None) or {})
+        return response
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+
+    @app.middleware("http")
+    async def record(request: Request, call_next):  # type: ignore[no-untyped-def]
+        if log is not None:
+            log.append((request.method, request.url.path))
+        return await call_next(request)
+
+    return app
 
 
 def _free_port() -> int:
@@ -196,10 +212,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(breakage: Breakage = Breakage()) -> Iterator[str]:
+def serving(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None = None) -> Iterator[str]:
     """Run the app on 127.0.0.1:<free port> in a thread; yields its base URL, stops it after."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(breakage), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(uvicorn.Config(build_app(breakage, log), host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
