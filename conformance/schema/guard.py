@@ -125,6 +125,10 @@ class WriteGuard:
             renamed = family.renamed(body, self._ours)
             if renamed != body:
                 case.body = renamed
+        elif isinstance(body, dict):
+            named = _name_new_stores(body, self._ours)
+            if named != body:
+                case.body = named
 
     def _ours(self, name: str) -> str:
         return name if self.ledger.is_ours_name(name) else self.ledger.name(name)
@@ -184,6 +188,20 @@ class WriteGuard:
                     f"/chatmessage/{chatflow}",
                     params={"chatId": chat_id},
                 )
+
+
+def _name_new_stores(body: dict[str, Any], rename: Any) -> dict[str, Any]:
+    """A document-store upsert with `createNewDocStore` creates a store whose id is never answered:
+    give it the run's name so the end-of-run sweep finds and deletes it."""
+    result = dict(body)
+    if result.get("createNewDocStore") in (True, "true"):
+        store = result.get("docStore") if isinstance(result.get("docStore"), dict) else {}
+        name = store.get("name") if isinstance(store.get("name"), str) else "document-store"
+        result["docStore"] = {**store, "name": rename(name)}
+    items = result.get("items")
+    if isinstance(items, list):
+        result["items"] = [_name_new_stores(item, rename) if isinstance(item, dict) else item for item in items]
+    return result
 
 
 def _payload(response: Any) -> Any:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -50,7 +51,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
 
 
-def build_app(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None = None) -> Starlette:
+def build_app(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None = None) -> Any:
     """The app; every request's (method, path) is appended to `log` when one is given."""
     chatflows: dict[str, dict] = {}
     messages: list[dict] = []
@@ -196,13 +197,12 @@ def build_app(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
 
-    @app.middleware("http")
-    async def record(request: Request, call_next):  # type: ignore[no-untyped-def]
-        if log is not None:
-            log.append((request.method, request.url.path))
-        return await call_next(request)
+    async def recorded(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "http" and log is not None:
+            log.append((scope["method"], scope["path"]))
+        await app(scope, receive, send)
 
-    return app
+    return recorded
 
 
 def _free_port() -> int:

@@ -86,3 +86,12 @@ def test_read_only_refuses_writes() -> None:
     guard = WriteGuard(ledger=ledger, spec=load_spec(default_spec_path()), read_only=True)
     with pytest.raises(RuntimeError, match="read-only"):
         guard.before_call(None, case("POST", "createChatflow", body={}), {})
+
+
+def test_stores_created_by_an_upsert_get_the_run_name(guard: WriteGuard) -> None:
+    upsert = case("POST", "upsertDocument", path={"id": FOREIGN}, body={"createNewDocStore": True, "loader": {"name": "plainText"}})
+    guard.before_call(None, upsert, {})
+    assert upsert.body["docStore"]["name"].startswith("conformance-run-guard-")
+    refresh = case("POST", "refreshDocument", body={"items": [{"createNewDocStore": "true", "docStore": {"name": "x"}}]})
+    guard.before_call(None, refresh, {})
+    assert refresh.body["items"][0]["docStore"]["name"] == "conformance-run-guard-x"
