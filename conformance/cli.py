@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from conformance.embedded import EMBEDDED_BODY_LIMIT, EmbeddedMock
-from conformance.errors import ConformanceError
+from conformance.errors import ConfigError, ConformanceError
 from conformance.exitcodes import ExitCode, exit_code_for, help_table
 from conformance.ledger import new_run_id
 from conformance.profile import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, TargetProfile, build_profile
@@ -90,7 +90,7 @@ def _options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def pytest_args(profile: TargetProfile, *, layer: str, verbose: int) -> list[str]:
-    """The pytest command line for one run (the plugin is found through its entry point)."""
+    """The pytest command line for one run (the plugin is loaded by its entry point name)."""
     paths = {
         "all": [PACKAGE_DIR / "schema", PACKAGE_DIR / "semantics"],
         "schema": [PACKAGE_DIR / "schema"],
@@ -102,14 +102,12 @@ def pytest_args(profile: TargetProfile, *, layer: str, verbose: int) -> list[str
         os.devnull,
         "--rootdir",
         str(PACKAGE_DIR),
-        "-p",
-        "no:cacheprovider",
+        # Hermetic: only this suite's plugin, whatever else is installed beside it.
+        "--disable-plugin-autoload",
         "-p",
         "flowise_conformance",
         "-p",
-        "no:asyncio",
-        "-p",
-        "no:anyio",
+        "no:cacheprovider",
         "-o",
         "console_output_style=count",
         "-rfEs" if verbose else "-rfE",
@@ -153,7 +151,10 @@ def _preflight(profile: TargetProfile) -> None:
     from conformance.probe import probe_target
     from conformance.spec import load_spec
 
-    load_spec(profile.spec_path)
+    spec = load_spec(profile.spec_path)
+    unknown = sorted(set(profile.only) - set(spec.tags))
+    if unknown:
+        raise ConfigError(f"--only: unknown tags {', '.join(unknown)} (the spec has {', '.join(spec.tags)})")
     with TargetClient(profile) as client:
         probe_target(client)
 
@@ -191,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not (args.url or env.get("FLOWISE_URL")):
             mock = EmbeddedMock(env=env, log_path=report_dir / "flowise-mock.log")
-            _say(f"no BASE_URL: starting the embedded flowise-mock ({' '.join(mock.command[-12:])})")
             options["url"] = mock.start()
+            _say(f"no BASE_URL: running against the embedded flowise-mock at {mock.base_url} (stopped at the end)")
             options["api_key"] = mock.api_key
             options["max_body"] = options["max_body"] or EMBEDDED_BODY_LIMIT[0]
         profile = build_profile(options, env, run_id=run_id)

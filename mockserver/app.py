@@ -487,7 +487,7 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
     from mockserver.openai_compat import openai_routes
 
     app = FastAPI(title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None)
-    all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+    all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT"]
     app.router.routes.extend([
         Route(f"{API_PREFIX}/openapi.json", serve_spec, methods=["GET"]),
         Route("/api-docs", serve_spec, methods=["GET"]),
@@ -501,7 +501,9 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
-        return error_response(status, str(getattr(exc, "detail", "")) or "error")
+        response = error_response(status, str(getattr(exc, "detail", "")) or "error")
+        response.headers.update(getattr(exc, "headers", None) or {})
+        return response
 
     from starlette.exceptions import HTTPException as StarletteHTTPException
 

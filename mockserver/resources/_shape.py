@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver import quirks
 from mockserver.errors import FlowiseError
-from mockserver.store.db import now_iso, to_json_text
+from mockserver.store.db import now_iso, page_window, to_json_text
 
 if TYPE_CHECKING:
     from mockserver.operations import Call
@@ -141,7 +141,7 @@ def listing(call: Call, table: str, shape: Shape, *, where: str = "", params: Se
     page, limit = call.query.get("page"), call.query.get("limit")
     if page and limit:
         total = call.db.scalar(f'SELECT COUNT(*) FROM "{table}" WHERE {condition}', args)
-        rows = call.db.query(f"{sql} LIMIT ? OFFSET ?", [*args, limit, (page - 1) * limit])
+        rows = call.db.query(f"{sql} LIMIT ? OFFSET ?", [*args, *page_window(page, limit)])
         return {"data": [shape(row) for row in rows], "total": total}
     return [shape(row) for row in call.db.query(sql, args)]
 

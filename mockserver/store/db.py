@@ -19,7 +19,10 @@ from typing import Any
 
 from mockserver.store.schema import SCHEMA
 
-__all__ = ["Database", "now_iso", "to_json_text"]
+__all__ = ["Database", "now_iso", "page_window", "to_json_text"]
+
+#: SQLite's largest integer; LIMIT/OFFSET beyond it overflow the driver.
+SQLITE_MAX = 2**63 - 1
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -27,6 +30,11 @@ Params = Sequence[Any] | dict[str, Any]
 def now_iso() -> str:
     """A timestamp as Flowise serialises it: ISO-8601, milliseconds, ``Z``."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def page_window(page: int, limit: int) -> tuple[int, int]:
+    """``(LIMIT, OFFSET)`` for a 1-based page, clamped to what SQLite accepts (a far page is just empty)."""
+    return min(limit, SQLITE_MAX), min((page - 1) * limit, SQLITE_MAX)
 
 
 def to_json_text(value: Any) -> str | None:

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from mockserver.store import vectors
-from mockserver.store.db import Database, now_iso, to_json_text
+from mockserver.store.db import Database, now_iso, page_window, to_json_text
 
 __all__ = [
     "PAGE_SIZE",
@@ -70,7 +70,7 @@ def list_stores(db: Database, workspace_id: str, *, page: int | None = None,
     total = int(db.scalar('SELECT COUNT(*) FROM "document_store" WHERE workspaceId = ?', (workspace_id,)) or 0)
     if page and limit:
         sql += " LIMIT ? OFFSET ?"
-        params += [limit, (page - 1) * limit]
+        params += list(page_window(page, limit))
     return db.query(sql, params), total
 
 
@@ -201,8 +201,7 @@ def chunk_page(db: Database, store: dict[str, Any], file_id: str, page: int = 1)
         where, params = "storeId = ?", [store["id"]]
     count = int(db.scalar(f'SELECT COUNT(*) FROM "document_store_file_chunk" WHERE {where}', params) or 0)
     chunks = db.query(f'SELECT id, docId, storeId, chunkNo, pageContent, metadata FROM "document_store_file_chunk" '
-                      f"WHERE {where} ORDER BY chunkNo, rowid LIMIT ? OFFSET ?", [*params, PAGE_SIZE,
-                                                                                  (page - 1) * PAGE_SIZE])
+                      f"WHERE {where} ORDER BY chunkNo, rowid LIMIT ? OFFSET ?", [*params, *page_window(page, PAGE_SIZE)])
     result: dict[str, Any] = {"chunks": chunks, "count": count}
     if found is not None:
         result["file"] = found

@@ -28,7 +28,15 @@ class SuiteRun:
         return {(o["operation"], o["check"]) for o in self.outcomes("fail")}
 
 
-def run_suite(url: str, modules: list[str], report_dir: Path, *, api_key: str | None, extra: list[str] = ()) -> SuiteRun:  # type: ignore[assignment]
+def run_suite(
+    url: str,
+    modules: list[str],
+    report_dir: Path,
+    *,
+    api_key: str | None,
+    extra: tuple[str, ...] | list[str] = (),
+    pythonpath: Path | None = None,
+) -> SuiteRun:
     """`modules` are paths relative to the conformance package, e.g. `semantics/test_crud.py::test_lifecycle`."""
     command = [
         sys.executable,
@@ -55,6 +63,8 @@ def run_suite(url: str, modules: list[str], report_dir: Path, *, api_key: str | 
     if api_key:
         command += ["--flowise-api-key", api_key]
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLOWISE_")}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH", "")]))
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     results_path = report_dir / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}

@@ -67,3 +67,9 @@ def test_help_exits_cleanly(argv: list[str], capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as exited:
         main(argv)
     assert exited.value.code == 0 and "exit codes:" in capsys.readouterr().out
+
+
+def test_unknown_only_tag(tmp_path: Path) -> None:
+    with serving() as url:
+        result = run_cli(url, "--api-key", API_KEY, "--only", "chatflows,nonsense", cwd=tmp_path)
+    assert result.returncode == ExitCode.USAGE and "nonsense" in result.stderr

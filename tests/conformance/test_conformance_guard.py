@@ -95,3 +95,12 @@ def test_stores_created_by_an_upsert_get_the_run_name(guard: WriteGuard) -> None
     refresh = case("POST", "refreshDocument", body={"items": [{"createNewDocStore": "true", "docStore": {"name": "x"}}]})
     guard.before_call(None, refresh, {})
     assert refresh.body["items"][0]["docStore"]["name"] == "conformance-run-guard-x"
+
+
+def test_no_stream_is_asked_of_an_unknown_chatflow(guard: WriteGuard) -> None:
+    nowhere = case("POST", "createPrediction", path={"id": "not-a-uuid"}, body={"question": "hi", "streaming": True})
+    guard.before_call(None, nowhere, {})
+    assert nowhere.body["streaming"] is False
+    answering = case("POST", "createPrediction", path={"id": FIXTURE}, body={"question": "hi", "streaming": "true"})
+    guard.before_call(None, answering, {})
+    assert answering.body["streaming"] == "true"

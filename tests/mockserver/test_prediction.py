@@ -197,7 +197,7 @@ async def test_override_config_is_gated_by_api_config(mock: httpx.AsyncClient) -
     ({"question": "x", "uploads": [{"type": "file", "name": "a.png", "mime": "image/png",
                                     "data": "data:image/png;base64,@@@"}]}, 400, "base64"),
     ({"question": "x", "uploads": [{"type": "file", "name": "a.png", "mime": "image/png", "data": "aGk="}]}, 400,
-     "data URI"),
+     "uploads/0"),
     ({"question": "x", "uploads": [{"type": "url", "name": "u", "mime": "image/png", "data": "ftp://x"}]}, 400, "url"),
     ({}, 400, None),
 ])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.reference import install as install_module
 from conformance.reference.install import (
     FLOWISE_VERSION,
     Installation,
@@ -30,6 +31,9 @@ with calls.open("a") as out:
                           "nodedir": os.environ.get("npm_config_nodedir"),
                           "from_source": os.environ.get("npm_config_build_from_source")}) + "\n")
 command = sys.argv[1]
+if command == "install" and os.environ.get("FAKE_NPM_SLEEP"):
+    import time
+    time.sleep(float(os.environ["FAKE_NPM_SLEEP"]))
 if os.environ.get("FAKE_NPM_FAIL") == command:
     print("npm error: simulated failure of " + command)
     sys.exit(1)
@@ -119,3 +123,11 @@ def test_npm_env_overrides_the_users_nodedir_and_skips_downloads(tmp_path: Path)
     assert env["npm_config_nodedir"] == str(install.node_dir)
     assert env["PATH"].split(os.pathsep) == [str(install.node.parent), "/usr/bin"]
     assert env["PUPPETEER_SKIP_DOWNLOAD"] == "1"
+
+
+def test_a_long_step_reports_that_it_is_still_running(tmp_path: Path, fake_npm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(install_module, "HEARTBEAT", 0.1)
+    monkeypatch.setenv("FAKE_NPM_SLEEP", "0.5")
+    lines: list[str] = []
+    ensure_installed(tmp_path / "cache", log=lines.append, npm=str(fake_npm))
+    assert any("npm-install: still running" in line for line in lines)

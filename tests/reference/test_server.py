@@ -106,6 +106,15 @@ def test_flowise_environment_is_isolated_and_offline_ready(tmp_path: Path) -> No
     assert "FLOWISE_URL" not in env
 
 
+def test_owned_folders_go_with_their_process(tmp_path: Path) -> None:
+    owned = tmp_path / "owned"
+    owned.mkdir()
+    process = ManagedProcess("sleeper", [sys.executable, "-c", "import time; time.sleep(30)"], "http://127.0.0.1:9",
+                             tmp_path / "s.log", owned_dirs=[owned]).start()
+    process.stop()
+    assert not process.running() and not owned.exists()
+
+
 def test_mock_command_binds_loopback_and_uses_memory() -> None:
     command = mock_command(4567, extra=["--quirks", "flowise-3.1"])
     assert command[:3] == [sys.executable, "-m", "mockserver.cli"]
