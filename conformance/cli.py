@@ -36,6 +36,7 @@ exit codes:
 
 examples:
   flowise-conformance                                  run everything against a fresh embedded mock
+  flowise-conformance reference --help                 the same against a real Flowise installed locally
   flowise-conformance https://flowise.example.com --api-key $KEY --read-only
   flowise-conformance http://localhost:3000 --api-key $KEY --only chatflows,prediction --strict
 
@@ -181,6 +182,12 @@ def _say(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["reference"]:
+        # `flowise-conformance reference ...`: install and run a real Flowise, then the suite on it.
+        from conformance.reference.cli import main as reference_main
+
+        return reference_main(argv[1:])
     args = build_parser().parse_args(argv)
     options = _options(args)
     env = dict(os.environ)

@@ -8,6 +8,7 @@ resolved against the whole document so `$ref`s work exactly as in the spec.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -159,10 +160,15 @@ class SpecIndex:
                 raise SpecError(f"{self.source}: {pointer} does not exist") from None
         return node
 
-    def validator(self, pointer: str) -> Callable[[Any], list[str]]:
-        """A function returning the validation errors of an instance against a schema in the spec."""
+    def validator(self, pointer: str, *, formats: bool = False) -> Callable[[Any], list[str]]:
+        """A function returning the validation errors of an instance against a schema in the spec.
+
+        With `formats`, `format` is asserted too, including the spec's own `json-string`.
+        """
         self.resolve(pointer)
-        validator = Draft202012Validator({"$ref": SPEC_URI + pointer}, registry=self._registry)
+        validator = Draft202012Validator(
+            {"$ref": SPEC_URI + pointer}, registry=self._registry, format_checker=FORMATS if formats else None
+        )
 
         def validate(instance: Any) -> list[str]:
             errors = sorted(validator.iter_errors(instance), key=lambda error: list(error.path))
@@ -207,6 +213,21 @@ class SpecIndex:
             return errors or whole(instance)
 
         return validate
+
+
+def _is_json_text(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
+
+
+#: Standard formats plus the spec's `json-string` (a string that `JSON.parse` accepts).
+FORMATS = FormatChecker()
+FORMATS.checks("json-string")(_is_json_text)
 
 
 def _describe(error: Any) -> str:

@@ -9,6 +9,7 @@ go to `run.json` beside the reports, so a record of "how long does a real Flowis
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -121,14 +122,18 @@ def _run_suite(url: str, keys: Bootstrapped, flows: ReferenceFlows, out: Path, o
 
     Returns its exit code, or -1 when it ran past `options.suite_timeout` and was stopped.
     """
-    argv = [sys.executable, "-m", "conformance.cli", url, "--api-key", keys.full_key.api_key]
+    # The key goes by environment, not argv, where any local user could read it with ps; the
+    # caller's other FLOWISE_* variables stay out (suite options go through --suite-args).
+    argv = [sys.executable, "-m", "conformance.cli", url]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("FLOWISE_")}
+    env["FLOWISE_API_KEY"] = keys.full_key.api_key
     for chatflow in flows.answering():
         argv += ["--chatflow-id", chatflow]
     argv += ["--report-dir", str(out / "conformance"), *options.suite_args]
-    _say(f"running: flowise-conformance {url} --api-key <full key> --chatflow-id {' --chatflow-id '.join(flows.answering())} "
+    _say(f"running: FLOWISE_API_KEY=<full key> flowise-conformance {url} --chatflow-id {' --chatflow-id '.join(flows.answering())} "
          f"--report-dir {out / 'conformance'} {' '.join(options.suite_args)}".rstrip())
     with (out / "suite.log").open("w") as log:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         tee = threading.Thread(target=_tee, args=(process, log), daemon=True)
         tee.start()
         try:

@@ -22,7 +22,7 @@ from typing import Any
 from conformance.deviations import Deviations
 from conformance.exchange import Exchange
 
-__all__ = ["Rule", "Triaged", "load_rules", "render_triage", "triage", "write_triage"]
+__all__ = ["Rule", "Triaged", "is_echo", "load_rules", "render_triage", "triage", "write_triage"]
 
 VERDICTS = ("suite bug", "spec error", "real deviation", "harness", "untriaged")
 
@@ -38,6 +38,8 @@ class Rule:
     message: str | None = None
     status: str | None = None
     body: str | None = None
+    #: Fits only when the value a response check complains about is one the request itself sent.
+    echo: bool = False
 
     def fits(self, outcome: dict[str, Any]) -> bool:
         if not fnmatchcase(str(outcome.get("operation", "")), self.operation):
@@ -49,7 +51,58 @@ class Rule:
             return False
         if self.body and not re.search(self.body, str(exchange.get("response_body") or ""), re.DOTALL):
             return False
+        if self.echo and not is_echo(
+            str(outcome.get("message", "")), str(exchange.get("request_body") or ""), str(exchange.get("response_body") or "")
+        ):
+            return False
         return not (self.status and not re.fullmatch(self.status, str(exchange.get("status"))))
+
+
+def is_echo(message: str, request_body: str, response_body: str = "") -> bool:
+    """Whether the value a response schema check complains about is one the request itself sent.
+
+    Read from the schema path (`Schema at .../properties/<name>`: the response's `<name>` equals the
+    request's) or else from the message's `Value:` (found anywhere in the request body).
+    """
+    try:
+        sent = json.loads(request_body)
+    except ValueError:
+        sent = None
+    field = re.search(r"Schema at \S*/properties/([^/:\s]+):", message)
+    if field and isinstance(sent, dict):
+        try:
+            answered = json.loads(response_body)
+        except ValueError:
+            answered = None
+        name = field.group(1)
+        if isinstance(answered, dict) and name in answered and name in sent:
+            return _same(answered[name], sent[name])
+    _, found, rest = message.rpartition("Value:")
+    if not found:
+        return False
+    rest = re.sub(r"\s*\(\d+ distinct failures\)\s*$", "", rest)
+    try:
+        value = json.loads(rest.strip())
+    except ValueError:
+        return False
+    if sent is None:
+        return json.dumps(value) in request_body or json.dumps(value, ensure_ascii=False) in request_body
+    return any(_same(item, value) for item in _walk(sent))
+
+
+def _same(left: Any, right: Any) -> bool:
+    """JSON equality: `true` is not `1` (Python's == would say it is); key order plays no part."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    return bool(left == right)
+
+
+def _walk(data: Any) -> Any:
+    """Every value inside decoded JSON, the whole document included (key order plays no part in ==)."""
+    yield data
+    children = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
+    for child in children:
+        yield from _walk(child)
 
 
 @dataclass(frozen=True)

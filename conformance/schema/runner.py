@@ -24,6 +24,7 @@ from conformance.schema.artefacts import SchemathesisArtefacts
 from conformance.schema.checks import registered_checks
 from conformance.schema.collector import EventCollector, OperationVerdict
 from conformance.schema.config import build_config, schemathesis_view
+from conformance.schema.formats import registered_formats
 from conformance.schema.guard import WriteGuard
 from conformance.spec import SpecIndex
 
@@ -79,7 +80,7 @@ def _json_body_is_valid(spec: SpecIndex, case: Any) -> bool | None:
         return None
     pointer = f"#/paths/{operation.path.replace('~', '~0').replace('/', '~1')}/{operation.method.lower()}"
     try:
-        validate = spec.validator(pointer + "/requestBody/content/application~1json/schema")
+        validate = spec.validator(pointer + "/requestBody/content/application~1json/schema", formats=True)
     except Exception:
         return None
     return not validate(case.body)
@@ -164,7 +165,7 @@ def run_schema_layer(
     artefacts = SchemathesisArtefacts(report_dir, schema.config)
     started = time.monotonic()
     try:
-        with registered_checks(spec) as names:
+        with registered_checks(spec) as names, registered_formats():
             stream = from_schema(schema).execute()
             try:
                 for event in stream:

@@ -27,7 +27,7 @@ SEED: dict[str, list[dict[str, Any]]] = {
     "chatflows": [{"id": FLOW, "name": "operator-flow", "flowData": direct_reply_flow_data(), "type": "AGENTFLOW"}],
     "tools": [{"id": TOOL, "name": "operator-tool", "description": "keep me", "color": "#fff"}],
     "variables": [{"id": VARIABLE, "name": "operator-var", "value": "v1", "type": "static"}],
-    "assistants": [{"id": ASSISTANT, "details": json.dumps({"name": "operator-assistant"}), "type": "CUSTOM"}],
+    "assistants": [{"id": ASSISTANT, "details": json.dumps({"name": "operator-assistant"}), "credential": str(uuid.uuid4()), "type": "CUSTOM"}],
     "document_stores": [{"id": STORE, "name": "operator-store", "description": "keep me"}],
     "chat_messages": [
         {"id": MESSAGE, "role": "userMessage", "chatflowid": FLOW, "content": "hello", "chatId": "operator-chat"},

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.reference.fidelity import proposed_deviations
-from conformance.reference.triage import load_rules, triage, write_triage
+from conformance.reference.triage import is_echo, load_rules, triage, write_triage
 
 RULES = """
 [[failure]]
@@ -100,3 +100,29 @@ def test_packaged_rules_come_before_proposed_deviations() -> None:
     )
     [item] = triage({"outcomes": [failed]}, load_rules(), proposed_deviations())
     assert item.verdict == "spec error"
+
+
+SCHEMA_MESSAGE = "Response violates schema: x\n\nSchema at /components/schemas/Tool/properties/{field}:\n\n    {{}}\n\nValue:\n\n    {value}"
+
+
+@pytest.mark.parametrize(
+    "field, value, request_body, response_body, echoed",
+    [
+        ("name", "0.5 (2 distinct failures)", '{"name": 0.5}', '{"name": 0.5}', True),
+        ("name", "{\n // Output truncated...", '{"name": {"a": 1, "b": [true]}}', '{"name": {"b": [true], "a": 1.0}}', True),
+        ("value", "true", '{"value": true}', '{"value": true}', True),
+        ("value", "true", '{"value": 1}', '{"value": true}', False),
+        ("name", "5", '{"name": "sent"}', '{"name": 5}', False),
+    ],
+)
+def test_echo_means_the_response_returned_what_the_request_sent(
+    field: str, value: str, request_body: str, response_body: str, echoed: bool
+) -> None:
+    message = SCHEMA_MESSAGE.format(field=field, value=value)
+    assert is_echo(message, request_body, response_body) is echoed
+
+
+def test_echo_without_a_schema_path_looks_for_the_value_in_the_request() -> None:
+    assert is_echo("Value:\n\n    [1, 2]", '{"tags": {"x": [1, 2]}}')
+    assert not is_echo("Value:\n\n    [1, 3]", '{"tags": {"x": [1, 2]}}')
+    assert not is_echo("no value here", "{}")

@@ -1,0 +1,43 @@
+"""String formats the spec defines that schemathesis does not know, taught to it for one run.
+
+The spec marks JSON-string columns (`flowData`, `chatbotConfig`, a tool's `schema`, ...) with
+`format: json-string`: a string that `JSON.parse` accepts. Without a generator for it, schemathesis
+draws arbitrary text for "valid" requests and then blames the server for refusing them. The
+format is registered only while a run lasts, like the suite's checks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["registered_formats"]
+
+
+def _json_text():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=12)
+    values = st.recursive(
+        scalars,
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+        max_leaves=6,
+    )
+    return values.map(lambda value: json.dumps(value, ensure_ascii=False))
+
+
+@contextmanager
+def registered_formats() -> Iterator[list[str]]:
+    import schemathesis
+    from schemathesis.specs.openapi.formats import STRING_FORMATS, unregister_string_format
+
+    added = []
+    try:
+        if "json-string" not in STRING_FORMATS:
+            schemathesis.openapi.format("json-string", _json_text())
+            added.append("json-string")
+        yield added
+    finally:
+        for name in added:
+            unregister_string_format(name)
