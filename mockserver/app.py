@@ -12,11 +12,9 @@ import asyncio
 import json
 import logging
 import re
-import tempfile
 import time
 import traceback
 import uuid
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -418,14 +416,6 @@ class RequestLog:
                 log.info('%s %s %d %.1fms', scope.get("method"), path, status, millis)
 
 
-def _data_dir(settings: MockSettings) -> str:
-    if settings.data_dir:
-        return settings.data_dir
-    if settings.db == ":memory:":
-        return tempfile.mkdtemp(prefix="flowise-mock-")
-    return str(Path(settings.db).expanduser().resolve().parent / "flowise-mock-data")
-
-
 def build_state(settings: MockSettings, spec: Spec | None = None,
                 registry: dict[str, Handler] | None = None) -> MockState:
     """Open the database, load the spec and make sure the workspace and an admin key exist."""
@@ -436,7 +426,7 @@ def build_state(settings: MockSettings, spec: Spec | None = None,
     if workspace_id is None:
         workspace_id = str(uuid.uuid4())
         db.set_meta("workspaceId", workspace_id)
-    state = MockState(settings=settings, db=db, spec=spec, workspace_id=workspace_id, data_dir=_data_dir(settings))
+    state = MockState(settings=settings, db=db, spec=spec, workspace_id=workspace_id)
     keys = KeyRing(db, workspace_id)
     state.extras["keys"] = keys
     state.extras["ratelimits"] = RateLimits()

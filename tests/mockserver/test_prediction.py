@@ -257,8 +257,8 @@ async def test_multipart_prediction_with_a_file(mock: httpx.AsyncClient) -> None
 def direct_call(tmp_path: Any, body: Any, flow: dict[str, Any], kind: str = "CHATFLOW", **settings: Any) -> Call:
     """A ``Call`` built by hand: the handler alone, without the spec's request validation in front of it."""
     db = Database(":memory:")
-    state = MockState(settings=MockSettings(db=":memory:", fast=True, **settings), db=db, spec=None,  # type: ignore[arg-type]
-                      workspace_id="ws", data_dir=str(tmp_path))
+    state = MockState(settings=MockSettings(db=":memory:", fast=True, data_dir=str(tmp_path), **settings), db=db,
+                      spec=None, workspace_id="ws")  # type: ignore[arg-type]
     state.extras["keys"] = KeyRing(db, "ws")
     flow_id = "11111111-2222-3333-4444-555555555555"
     db.insert("chat_flow", {"id": flow_id, "name": "t", "flowData": json.dumps(flow), "type": kind,
