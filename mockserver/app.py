@@ -35,7 +35,7 @@ from mockserver.ratelimit import RateLimits
 from mockserver.settings import MockSettings
 from mockserver.spec import Operation, Spec, describe, load_spec
 from mockserver.state import MockState
-from mockserver.store.db import Database
+from mockserver.store.db import Database, json_object
 
 __all__ = ["create_app"]
 
@@ -320,8 +320,12 @@ class _InternalTokenMissing(FlowiseError):
 async def _asks_streaming(request: Request) -> bool:
     """Did the body ask for a stream (``streaming`` true or "true")? Flowise's error handler keys on this."""
     try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if media in _FORM_TYPES:
+            body: Any = dict((await request.form()).items())
+        else:
+            body = json.loads(await request.body() or b"{}")
+    except Exception:  # an unreadable body asked for nothing
         return False
     return isinstance(body, dict) and body.get("streaming") in (True, "true")
 
@@ -349,11 +353,9 @@ def _check_allowed_origin(chatflow: dict[str, Any], origin: str | None) -> None:
     """``chatbotConfig.allowedOrigins``: a browser origin not listed gets 403 (no Origin header passes)."""
     if not origin:
         return
-    try:
-        config = json.loads(chatflow.get("chatbotConfig") or "{}")
-    except ValueError:
-        return
-    allowed = [o for o in (config.get("allowedOrigins") or []) if o] if isinstance(config, dict) else []
+    config = json_object(chatflow.get("chatbotConfig"))
+    origins = config.get("allowedOrigins")
+    allowed = [o for o in origins if o] if isinstance(origins, list) else []
     if allowed and origin not in allowed and "*" not in allowed:
         message = config.get("allowedOriginsError") or "This site is not allowed to access this chatbot"
         raise FlowiseError(403, message)

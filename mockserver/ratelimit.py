@@ -8,7 +8,6 @@ config on every request, so a limit set at creation applies at once (Flowise wai
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from typing import Any
@@ -18,17 +17,14 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
 from mockserver.errors import TextError
+from mockserver.store.db import json_object
 
 __all__ = ["RateLimits", "limit_config"]
 
 
 def limit_config(chatflow: dict[str, Any]) -> tuple[int, int, str] | None:
     """``(limitMax, limitDuration seconds, limitMsg)`` when the chatflow has an active limit."""
-    try:
-        api_config = json.loads(chatflow.get("apiConfig") or "{}")
-        rate = api_config.get("rateLimit") or {}
-    except (ValueError, AttributeError):
-        return None
+    rate = json_object(chatflow.get("apiConfig")).get("rateLimit") or {}
     if not isinstance(rate, dict) or rate.get("status") in (False, "false"):
         return None
     try:

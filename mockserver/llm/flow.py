@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.llm.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from mockserver.store.db import json_object
 
 __all__ = [
     "FlowProfile",
     "Node",
     "api_override_enabled",
     "follow_ups_enabled",
-    "parse_json_text",
     "read_profile",
 ]
 
@@ -39,18 +39,6 @@ _CATEGORY_BY_NAME = (
 )
 _VAR_REF = re.compile(r"\$vars\.([A-Za-z_][\w-]*)")
 _RESERVED_OVERRIDES = frozenset({"sessionId", "vars", "chatId"})
-
-
-def parse_json_text(text: Any, default: Any = None) -> Any:
-    """Parse a JSON-string column (``apiConfig``, ``chatbotConfig``...); a dict passes through, junk gives ``default``."""
-    if isinstance(text, (dict, list)):
-        return text
-    if not isinstance(text, str) or not text.strip():
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
 
 
 @dataclass
@@ -130,15 +118,14 @@ class FlowProfile:
 
 def api_override_enabled(chatflow: dict[str, Any]) -> bool:
     """Flowise applies ``overrideConfig`` to node inputs only when ``apiConfig.overrideConfig.status`` is true."""
-    api_config = parse_json_text(chatflow.get("apiConfig"), {}) or {}
-    override = api_config.get("overrideConfig") if isinstance(api_config, dict) else None
+    override = json_object(chatflow.get("apiConfig")).get("overrideConfig")
     return isinstance(override, dict) and override.get("status") is True
 
 
 def follow_ups_enabled(chatflow: dict[str, Any]) -> bool:
     """Follow-up prompts are on when the chatflow's ``followUpPrompts`` (or chatbotConfig's) has ``status: true``."""
-    for source in (parse_json_text(chatflow.get("followUpPrompts"), {}),
-                   (parse_json_text(chatflow.get("chatbotConfig"), {}) or {}).get("followUpPrompts")):
+    for source in (json_object(chatflow.get("followUpPrompts")),
+                   json_object(chatflow.get("chatbotConfig")).get("followUpPrompts")):
         if isinstance(source, dict) and source.get("status") in (True, "true"):
             return True
     return False
@@ -210,7 +197,7 @@ def _read_agentflow(profile: FlowProfile) -> None:
 
 def read_profile(chatflow: dict[str, Any], overrides: dict[str, Any] | None = None) -> FlowProfile:
     """Read ``chatflow`` (a ``chat_flow`` row) into a profile; ``overrides`` are already gated by the caller."""
-    flow = parse_json_text(chatflow.get("flowData"), {}) or {}
+    flow = json_object(chatflow.get("flowData"))
     raw_nodes = [n for n in flow.get("nodes") or [] if isinstance(n, dict)]
     nodes = [Node.from_json(n) for n in raw_nodes]
     if overrides:

@@ -30,7 +30,7 @@ from mockserver.llm.chunking import (
     split_documents,
 )
 from mockserver.resources.attachments import decode_text, safe_filename, store_file
-from mockserver.store.db import now_iso
+from mockserver.store.db import json_object, now_iso
 
 __all__ = ["UpsertRequest", "flag", "json_field", "load_and_split", "read_upload", "remove_stored_file",
            "store_files", "top_k", "upsert_flow_data", "uses_stored_files"]
@@ -292,7 +292,7 @@ def upsert_flow_data(store: dict[str, Any], configs: dict[str, str]) -> dict[str
                                       ("vectorStoreConfig", "Vector Stores", "mockVectorStore"),
                                       ("recordManagerConfig", "Record Manager", None)):
         raw = configs.get(column) or store.get(column)
-        name = (json.loads(raw).get("name") if raw else None) or default
+        name = json_object(raw).get("name") or default
         if name:
             nodes.append({"label": LABELS.get(name, name), "name": name, "category": category, "id": f"{name}_0",
                           "paramValues": []})

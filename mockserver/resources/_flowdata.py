@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.resources._shape import parse_json
+from mockserver.store.db import json_object, json_value
 
 __all__ = ["is_streaming", "is_tts_enabled", "public_flow_data", "uploads_config"]
 
@@ -30,9 +30,7 @@ IMAGE_MAX_UPLOAD_MB = 5
 
 
 def _nodes_and_edges(chatflow: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    graph = parse_json(chatflow.get("flowData"), {})
-    if not isinstance(graph, dict):
-        return [], []
+    graph = json_object(chatflow.get("flowData"))
     nodes = [n for n in graph.get("nodes") or [] if isinstance(n, dict)]
     edges = [e for e in graph.get("edges") or [] if isinstance(e, dict)]
     return nodes, edges
@@ -49,8 +47,7 @@ def _inputs(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _config(chatflow: dict[str, Any], column: str) -> dict[str, Any]:
-    value = parse_json(chatflow.get(column), {})
-    return value if isinstance(value, dict) else {}
+    return json_object(chatflow.get(column))
 
 
 def _any_provider_on(config: dict[str, Any]) -> bool:
@@ -136,7 +133,7 @@ def public_flow_data(chatflow: dict[str, Any]) -> str:
     """``flowData`` as the public chatbot config shows it: credentials and password inputs removed, since
     anyone may read this endpoint. Text that is not a graph is passed through unchanged."""
     text = chatflow.get("flowData") or ""
-    graph = parse_json(text)
+    graph = json_value(text)
     if not isinstance(graph, dict) or not isinstance(graph.get("nodes"), list):
         return text
     for node in graph["nodes"]:

@@ -10,7 +10,6 @@ given) and the not-found/delete answers, whose real-server deviation is read fro
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,6 @@ __all__ = [
     "load_entity",
     "missing",
     "new_id",
-    "parse_json",
     "saved_order",
     "store_value",
     "update_entity",
@@ -68,19 +66,6 @@ def store_value(value: Any, *, json_text: bool = False) -> Any:
     if json_text:
         return to_json_text(value)
     return value
-
-
-def parse_json(text: Any, default: Any = None) -> Any:
-    """A JSON-string column parsed, or ``default`` when it is empty or not JSON (Flowise would 500 there;
-    the mock prefers to keep answering)."""
-    if text is None or text == "":
-        return default
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
 
 
 def bump_date(previous: str | None) -> str:

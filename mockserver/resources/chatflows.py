@@ -22,11 +22,11 @@ from mockserver.resources._shape import (
     listing,
     load_entity,
     missing,
-    parse_json,
     store_value,
     update_entity,
 )
 from mockserver.store import vectors
+from mockserver.store.db import json_object
 
 #: The fields a client may set; id, dates, workspaceId and the webhook secret are the server's.
 WRITABLE = ("name", "flowData", "deployed", "isPublic", "apikeyid", "chatbotConfig", "apiConfig", "analytic",
@@ -153,8 +153,7 @@ async def get_single_public_chatbot_config(call: Call) -> Any:
     """The widget's configuration: the chatbotConfig keys minus the origin allow-list (which is for the
     server, not for visitors), plus the computed ``uploads``, the sanitised ``flowData`` and TTS."""
     row = _load_public(call, "chatflowsService.getSinglePublicChatbotConfig")
-    config = parse_json(row.get("chatbotConfig"), {})
-    config = dict(config) if isinstance(config, dict) else {}
+    config = json_object(row.get("chatbotConfig"))
     config.pop("allowedOrigins", None)
     config.pop("allowedOriginsError", None)
     return {**config, "uploads": uploads_config(row), "flowData": public_flow_data(row),

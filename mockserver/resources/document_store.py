@@ -23,7 +23,7 @@ from mockserver.resources import _document_loading as loading
 from mockserver.resources._shape import missing
 from mockserver.store import document_store as stores
 from mockserver.store import vectors
-from mockserver.store.db import now_iso
+from mockserver.store.db import json_value, now_iso
 
 __all__: list[str] = []
 
@@ -47,10 +47,8 @@ def _files_dir(call: Call, store_id: str) -> Path:
 
 def _where_used(call: Call, store: dict[str, Any]) -> list[dict[str, str]]:
     """``whereUsed`` resolved to ``{id, name}`` of the chatflows that still exist (a single-store read)."""
-    try:
-        ids = json.loads(store.get("whereUsed") or "[]")
-    except ValueError:
-        ids = []
+    ids = json_value(store.get("whereUsed"), [])
+    ids = ids if isinstance(ids, list) else []
     found = []
     for chatflow_id in ids if isinstance(ids, list) else []:
         row = call.db.one("SELECT id, name FROM chat_flow WHERE id = ?", (str(chatflow_id),))

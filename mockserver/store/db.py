@@ -19,7 +19,7 @@ from typing import Any
 
 from mockserver.store.schema import SCHEMA
 
-__all__ = ["Database", "now_iso", "page_window", "to_json_text"]
+__all__ = ["Database", "json_object", "json_value", "now_iso", "page_window", "to_json_text"]
 
 #: SQLite's largest integer; LIMIT/OFFSET beyond it overflow the driver.
 SQLITE_MAX = 2**63 - 1
@@ -30,6 +30,26 @@ Params = Sequence[Any] | dict[str, Any]
 def now_iso() -> str:
     """A timestamp as Flowise serialises it: ISO-8601, milliseconds, ``Z``."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def json_value(text: Any, default: Any = None) -> Any:
+    """A JSON-string column parsed; a parsed value passes through; empty or broken text gives ``default``
+    (Flowise would fail with a 500 there; the mock keeps answering)."""
+    if isinstance(text, (dict, list)):
+        return text
+    if not isinstance(text, str) or not text.strip():
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def json_object(text: Any) -> dict[str, Any]:
+    """A JSON-string column that should hold an object (apiConfig, chatbotConfig, flowData...): anything
+    else, e.g. ``"true"`` or ``"[1]"`` which the column's format allows, reads as ``{}``."""
+    value = json_value(text)
+    return value if isinstance(value, dict) else {}
 
 
 def page_window(page: int, limit: int) -> tuple[int, int]:

@@ -77,3 +77,14 @@ async def test_cors_origins_setting_restricts_browsers(make_client: Any) -> None
     assert "access-control-allow-origin" not in refused.headers
     simple = await client.get("/ping", headers={"Origin": "https://app.example"})
     assert simple.headers["access-control-allow-origin"] == "https://app.example"
+
+
+async def test_odd_json_in_config_columns_does_not_break_the_flow(make_client: Any, admin_headers: dict[str, str]) -> None:
+    """The columns' format allows any JSON text; a non-object (``true``, ``[1]``) reads as no configuration."""
+    client = make_client(fast=True)
+    flow = (await client.post("/chatflows", headers=admin_headers, json={
+        **FLOW, "chatbotConfig": "true", "apiConfig": "[1]", "followUpPrompts": "3", "speechToText": "null"})).json()["id"]
+    assert (await client.post(f"/prediction/{flow}", json={"question": "hi"})).status_code == 200
+    config = await client.get(f"/public-chatbotConfig/{flow}")
+    assert config.status_code == 200 and config.json()["isTTSEnabled"] is False
+    assert (await client.get(f"/chatflows-uploads/{flow}")).status_code == 200

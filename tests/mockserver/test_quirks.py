@@ -54,3 +54,14 @@ async def test_unknown_ids_answer_404_or_the_wrapped_500(make_client: Any, admin
     expect_error(await plain.delete(f"/variables/{missing}", headers=admin_headers), 404)
     gone = await quirky.delete(f"/variables/{missing}", headers=admin_headers)
     assert gone.status_code == 200 and gone.json() == {"raw": [], "affected": 0}
+
+
+async def test_multipart_streaming_failure_also_hangs_under_quirks(make_client: Any) -> None:
+    quirky = make_client(fast=True, quirks="flowise-3.1")
+    request = quirky.post(f"/prediction/{uuid.uuid4()}", data={"question": "hi", "streaming": "true"},
+                          files={"files": ("notes.txt", b"some notes", "text/plain")})
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(request, timeout=1.0)
+    answered = await quirky.post(f"/prediction/{uuid.uuid4()}", data={"question": "hi"},
+                                 files={"files": ("notes.txt", b"some notes", "text/plain")})
+    assert answered.status_code == 404
