@@ -230,6 +230,16 @@ FORMATS = FormatChecker()
 FORMATS.checks("json-string")(_is_json_text)
 
 
+@FORMATS.checks("json-object-string")
+def _is_json_object_text(value: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        return isinstance(json.loads(value), dict)
+    except ValueError:
+        return False
+
+
 def _describe(error: Any) -> str:
     where = "/".join(str(part) for part in error.absolute_path)
     message = error.message if len(error.message) <= 300 else error.message[:300] + "..."

@@ -45,6 +45,12 @@ def _is_json_text(value: object) -> bool:
     return True
 
 
+@FORMATS.checks("json-object-string", raises=ValueError)
+def _is_json_object_text(value: object) -> bool:
+    """A multipart field that carries an object as JSON text (``metadata``, ``loader``...)."""
+    return not isinstance(value, str) or isinstance(json.loads(value), dict)
+
+
 @FORMATS.checks("date-time", raises=ValueError)
 def _is_date_time(value: object) -> bool:
     if not isinstance(value, str):

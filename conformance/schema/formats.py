@@ -1,7 +1,8 @@
 """String formats the spec defines that schemathesis does not know, taught to it for one run.
 
 The spec marks JSON-string columns (`flowData`, `chatbotConfig`, a tool's `schema`, ...) with
-`format: json-string`: a string that `JSON.parse` accepts. Without a generator for it, schemathesis
+`format: json-string`: a string that `JSON.parse` accepts (`json-object-string`: one holding an object,
+for multipart fields that carry an object as text). Without a generator for it, schemathesis
 draws arbitrary text for "valid" requests and then blames the server for refusing them. The
 format is registered only while a run lasts, like the suite's checks.
 """
@@ -15,16 +16,30 @@ from contextlib import contextmanager
 __all__ = ["registered_formats"]
 
 
-def _json_text():  # type: ignore[no-untyped-def]
+def _json_values():  # type: ignore[no-untyped-def]
     from hypothesis import strategies as st
 
     scalars = st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=12)
-    values = st.recursive(
+    return st.recursive(
         scalars,
         lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
         max_leaves=6,
     )
-    return values.map(lambda value: json.dumps(value, ensure_ascii=False))
+
+
+def _json_text():  # type: ignore[no-untyped-def]
+    return _json_values().map(lambda value: json.dumps(value, ensure_ascii=False))
+
+
+def _json_object_text():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    objects = st.dictionaries(st.text(max_size=8), _json_values(), max_size=3)
+    return objects.map(lambda value: json.dumps(value, ensure_ascii=False))
+
+
+#: The spec's own string formats and their generators.
+SPEC_FORMATS = {"json-string": _json_text, "json-object-string": _json_object_text}
 
 
 @contextmanager
@@ -34,9 +49,10 @@ def registered_formats() -> Iterator[list[str]]:
 
     added = []
     try:
-        if "json-string" not in STRING_FORMATS:
-            schemathesis.openapi.format("json-string", _json_text())
-            added.append("json-string")
+        for name, strategy in SPEC_FORMATS.items():
+            if name not in STRING_FORMATS:
+                schemathesis.openapi.format(name, strategy())
+                added.append(name)
         yield added
     finally:
         for name in added:

@@ -86,14 +86,44 @@ def _json_body_is_valid(spec: SpecIndex, case: Any) -> bool | None:
     return not validate(case.body)
 
 
+def _path_params_are_valid(spec: SpecIndex, case: Any) -> bool | None:
+    """Whether the path parameters as sent satisfy their schemas (formats included); schemathesis'
+    coverage phase sometimes sends a "positive" id that is not a uuid."""
+    operation = spec.get(case.operation.schema.get_operation_id(case.operation) or "")
+    values = getattr(case, "path_parameters", None) or {}
+    if operation is None or not values:
+        return None
+    base = f"#/paths/{operation.path.replace('~', '~0').replace('/', '~1')}/{operation.method.lower()}/parameters"
+    for index, param in enumerate(operation.raw.get("parameters", [])):
+        pointer = f"{base}/{index}"
+        if "$ref" in param:
+            pointer = param["$ref"]
+            param = spec.resolve(pointer)
+        if param.get("in") != "path" or param.get("name") not in values:
+            continue
+        value: Any = values[param["name"]]
+        if (param.get("schema") or {}).get("type") == "integer":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                return False
+        try:
+            if spec.validator(pointer + "/schema", formats=True)(value):
+                return False
+        except Exception:
+            return None
+    return True
+
+
 def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bool]:
     """A `filter_failure` hook dropping findings that say nothing about the target:
 
     - "accepted negative data" for a multipart body: multipart sends every field as text, so a
       value schemathesis negated (a number where a string is due) usually arrives as a valid one,
       and the server is right to accept it (schemathesis already reasons so for urlencoded forms);
-    - "rejected positive data" for a JSON body that, as sent, does not satisfy the spec's schema
-      (a generated body that lost a required property): a refusal is then the right answer;
+    - "rejected positive data" for a JSON body or path parameter that, as sent, does not satisfy the
+      spec's schema (a generated body that lost a required property, an id that is not a uuid): a
+      refusal is then the right answer;
     - "rejected positive data", "created resource not found" and "use after free" on a request
       the write guard rewrote (an id named a resource the run may not touch, so the request went
       elsewhere and the relation between its ids is broken);
@@ -106,7 +136,9 @@ def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bo
         media_type = str(getattr(case, "media_type", "") or "")
         if kind == "AcceptedNegativeData" and media_type.startswith("multipart/form-data"):
             return False
-        if kind == "RejectedPositiveData" and _json_body_is_valid(spec, case) is False:
+        if kind == "RejectedPositiveData" and (
+            _json_body_is_valid(spec, case) is False or _path_params_are_valid(spec, case) is False
+        ):
             return False
         if kind in REWRITE_SENSITIVE and str(case.id) in guard.rewritten_cases:
             return False

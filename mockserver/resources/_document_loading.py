@@ -102,11 +102,13 @@ class UpsertRequest:
         config = dict(base.get("loaderConfig") or {})
         splitter_config = dict(base.get("splitterConfig") or {})
         loader, splitter = self.selections["loader"], self.selections["splitter"]
-        if loader:
-            data["loaderId"], data["loaderName"] = loader["name"], LABELS.get(loader["name"], loader["name"])
+        if loader:  # a selection without a name is the plain-text loader
+            name = str(loader.get("name") or "plainText")
+            data["loaderId"], data["loaderName"] = name, LABELS.get(name, name)
             config.update(loader.get("config") or {})
         if splitter:
-            data["splitterId"], data["splitterName"] = splitter["name"], LABELS.get(splitter["name"], splitter["name"])
+            name = str(splitter.get("name") or "recursiveCharacterTextSplitter")
+            data["splitterId"], data["splitterName"] = name, LABELS.get(name, name)
             splitter_config.update(splitter.get("config") or {})
         fields: dict[str, list[str]] = {}
         for name, mime, raw in uploads:
@@ -130,7 +132,7 @@ class UpsertRequest:
         """Store columns for the embedding/vector store/record manager selections this request carries."""
         columns = {"embedding": "embeddingConfig", "vectorStore": "vectorStoreConfig",
                    "recordManager": "recordManagerConfig"}
-        return {column: json.dumps({"config": sel.get("config") or {}, "name": sel["name"]}, separators=(",", ":"))
+        return {column: json.dumps({"config": sel.get("config") or {}, "name": sel.get("name")}, separators=(",", ":"))
                 for key, column in columns.items() if (sel := self.selections[key])}
 
 

@@ -104,7 +104,7 @@ async def preview_file_chunks(call: Call) -> dict[str, Any]:
     files_dir = _files_dir(call, store["id"]) if store else None
     chunks, _ = loading.load_and_split(body, files_dir=files_dir, stored_files=entry.get("files") or [])
     wanted = body.get("previewChunkCount")
-    count = len(chunks) if wanted is None or wanted == -1 else min(wanted, len(chunks))
+    count = len(chunks) if wanted is None or wanted == -1 else min(int(wanted), len(chunks))
     return {"chunks": chunks[:count], "totalChunks": len(chunks), "previewChunkCount": count}
 
 

@@ -320,10 +320,10 @@ async def test_upsert_refuses_binary_files_and_missing_loaders(client: httpx.Asy
     error(await client.post(f"/document-store/upsert/{sid}", json={}, headers=admin_headers), 400)
     error(await client.post(f"/document-store/upsert/{sid}", files={"metadata": (None, "{}")},
                             headers=admin_headers), 400,
-          "Loader not configured")
+          "'files' is a required property")
     error(await client.post(f"/document-store/upsert/{sid}", files={"loader": (None, "{not json")},
                             headers=admin_headers),
-          400, "'loader'")
+          400, "/loader")
     error(await client.post(f"/document-store/upsert/{sid}", json={"docId": MISSING}, headers=admin_headers), 404,
           f"Document loader {MISSING} not found")
     error(await upsert(client, admin_headers, MISSING), 404, f"Document store {MISSING} not found")
