@@ -35,6 +35,11 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "leads-get-workspace-404",
         "duplicate-feedback-500",
         "missing-field-500",
+        "not-found-text",
+        "client-error-500",
+        "no-input-validation",
+        "metrics-any-method",
+        "assistant-undeletable",
     }
 )
 
