@@ -1,7 +1,8 @@
 """The real server's known deviations, reproduced only under ``--quirks flowise-3.1``.
 
-By default the mock serves the contract the spec states; a quirk switches one answer to what Flowise 3.1
-actually sends (the ids match the spec's ``x-flowise-upstream`` notes and conformance/deviations.toml).
+By default the mock serves the contract the spec states. Under quirks, an operation answers as the real
+server does exactly where the spec records it: the operation's ``x-flowise-upstream`` notes (whose ids
+are shared with conformance/deviations.toml) decide, so a deviation is written down once, in the spec.
 Handlers call these helpers instead of testing the setting themselves.
 """
 
@@ -9,34 +10,39 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mockserver.errors import FlowiseError
+from mockserver.errors import FlowiseError, TextError
 
 if TYPE_CHECKING:
     from mockserver.operations import Call
 
-__all__ = ["deleted", "not_found"]
+__all__ = ["active", "deleted", "not_found"]
+
+
+def active(call: Call, upstream_id: str) -> bool:
+    """Is deviation ``upstream_id`` to be reproduced for this call's operation?"""
+    if not call.settings.quirks_on or call.state.spec is None:
+        return False
+    op = call.state.spec.operations.get(call.operation_id)
+    return op is not None and upstream_id in op.upstream_ids
 
 
 def not_found(call: Call, message: str, *, where: str) -> FlowiseError:
-    """The error for an unknown id: 404 by contract; 500 ``Error: <where> - <message>`` under quirks.
+    """The error for an unknown id: 404 by contract; under quirks the operation's recorded behaviour
+    (``missing-id-500``: 500 ``Error: <where> - <message>``; ``not-found-text``: a text/html 404).
 
     ``where`` is Flowise's ``service.function`` prefix, e.g. ``toolsService.getToolById``.
     Use as ``raise not_found(call, f"Tool {id} not found", where="toolsService.getToolById")``.
     """
-    if call.settings.quirks_on:
+    if active(call, "missing-id-500"):
         return FlowiseError(500, f"Error: {where} - {message}")
+    if active(call, "not-found-text"):
+        return TextError(404, message)
     return FlowiseError(404, message)
 
 
-def deleted(call: Call, affected: int, message: str, *, where: str, upstream: str = "delete-missing-200") -> dict[str, object]:
-    """The body of a DELETE: ``{"raw": [], "affected": n}``; a miss is 404 by contract.
-
-    Under quirks a miss answers as the real server does for that family: ``delete-missing-200`` (200 with
-    ``affected: 0``, Flowise#3221, e.g. variables) or ``missing-id-500`` (the wrapped 500, e.g. chatflows).
-    """
-    if affected == 0:
-        if not call.settings.quirks_on:
-            raise FlowiseError(404, message)
-        if upstream == "missing-id-500":
-            raise FlowiseError(500, f"Error: {where} - {message}")
+def deleted(call: Call, affected: int, message: str, *, where: str) -> dict[str, object]:
+    """The body of a DELETE, ``{"raw": [], "affected": n}``; a miss is ``not_found``, or under quirks 200
+    with ``affected: 0`` where the spec records ``delete-missing-200`` (Flowise#3221)."""
+    if affected == 0 and not active(call, "delete-missing-200"):
+        raise not_found(call, message, where=where)
     return {"raw": [], "affected": affected}

@@ -92,28 +92,14 @@ def saved_order(sent: Iterable[str], entity: dict[str, Any], generated: Sequence
     return out
 
 
-def _has_upstream(call: Call, upstream: str) -> bool:
-    op = call.state.spec.operations.get(call.operation_id)
-    return op is not None and upstream in op.upstream_ids
-
-
 def missing(call: Call, message: str, *, where: str) -> FlowiseError:
-    """The error for an unknown id: 404 by contract. Under ``--quirks`` it is the wrapped 500 only where
-    the spec records ``missing-id-500`` for this operation (``GET /chatflows/{id}`` really answers 404)."""
-    if _has_upstream(call, "missing-id-500"):
-        return quirks.not_found(call, message, where=where)
-    return FlowiseError(404, message)
+    """The error for an unknown id (see ``quirks.not_found``)."""
+    return quirks.not_found(call, message, where=where)
 
 
 def delete_answer(call: Call, affected: int, message: str, *, where: str) -> dict[str, Any]:
-    """``{"raw": [], "affected": n}``; a miss is 404, or under ``--quirks`` whatever the operation's
-    ``x-flowise-upstream`` note says (``missing-id-500`` or ``delete-missing-200``)."""
-    for upstream in ("missing-id-500", "delete-missing-200"):
-        if _has_upstream(call, upstream):
-            return quirks.deleted(call, affected, message, where=where, upstream=upstream)
-    if affected == 0:
-        raise FlowiseError(404, message)
-    return {"raw": [], "affected": affected}
+    """``{"raw": [], "affected": n}`` (see ``quirks.deleted``)."""
+    return quirks.deleted(call, affected, message, where=where)
 
 
 def listing(call: Call, table: str, shape: Shape, *, where: str = "", params: Sequence[Any] = (),

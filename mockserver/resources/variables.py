@@ -32,8 +32,8 @@ async def create_variable(call: Call) -> Any:
 
 @operation("updateVariable")
 async def update_variable(call: Call) -> Any:
-    """Flowise answers an unknown id with 404 ``Variable not found in the database`` (as text/html; the
-    spec documents the JSON error shape, which the mock sends in every mode)."""
+    """Flowise answers an unknown id with 404 ``Variable not found in the database`` as text/html
+    (deviation ``not-found-text``, reproduced under quirks); the contract is the JSON error."""
     row = load_entity(call, "variable", "Variable not found in the database",
                       where="variablesService.updateVariable")
     return update_entity(call, "variable", row, _fields(call.body or {}))

@@ -65,3 +65,12 @@ async def test_multipart_streaming_failure_also_hangs_under_quirks(make_client: 
     answered = await quirky.post(f"/prediction/{uuid.uuid4()}", data={"question": "hi"},
                                  files={"files": ("notes.txt", b"some notes", "text/plain")})
     assert answered.status_code == 404
+
+
+async def test_unknown_variable_update_is_a_text_404_under_quirks(make_client: Any, admin_headers: dict[str, str],
+                                                                 expect_error: Any) -> None:
+    missing = f"/variables/{uuid.uuid4()}"
+    expect_error(await make_client().put(missing, json={"name": "x"}, headers=admin_headers), 404)
+    r = await make_client(quirks="flowise-3.1").put(missing, json={"name": "x"}, headers=admin_headers)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert r.text == "Variable not found in the database"

@@ -49,8 +49,8 @@ async def test_quirks_wrap_not_found_into_500(make_client, admin_headers, expect
                  f"Error: toolsService.getToolById - Tool {MISSING} not found")
     expect_error(await client.put(f"/tools/{MISSING}", json={"name": "x"}, headers=admin_headers), 500,
                  f"Error: toolsService.updateTool - Tool {MISSING} not found")
-    expect_error(await client.delete(f"/tools/{MISSING}", headers=admin_headers), 500,
-                 f"Error: toolsService.deleteTool - Tool {MISSING} not found")
+    gone = await client.delete(f"/tools/{MISSING}", headers=admin_headers)  # seen on a real 3.1.4
+    assert gone.status_code == 200 and gone.json() == {"raw": [], "affected": 0}
 
 
 async def test_list_newest_first_and_paginated(client, admin_headers) -> None:
