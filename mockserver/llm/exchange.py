@@ -64,9 +64,14 @@ def save_execution(db: Database, *, execution_id: str, agentflow_id: str, sessio
     if db.get("execution", execution_id) is None:
         db.insert("execution", {
             "id": execution_id, "executionData": data, "state": state, "agentflowId": agentflow_id,
-            "sessionId": session_id, "action": None, "isPublic": 0, "workspaceId": workspace_id,
-            "createdDate": stamp, "updatedDate": stamp, "stoppedDate": stamp if state != "INPROGRESS" else None,
+            "sessionId": session_id, "action": None, "isPublic": None, "workspaceId": workspace_id,
+            "createdDate": stamp, "updatedDate": stamp, "stoppedDate": _stopped(state, stamp),
         })
     else:
         db.update("execution", execution_id, {"executionData": data, "state": state, "updatedDate": stamp,
-                                              "stoppedDate": stamp})
+                                              "stoppedDate": _stopped(state, stamp)})
+
+
+def _stopped(state: str, stamp: str) -> str | None:
+    """Flowise stamps ``stoppedDate`` only on a stopped or terminated run; a finished one keeps null."""
+    return stamp if state in ("STOPPED", "TERMINATED") else None
