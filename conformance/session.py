@@ -84,7 +84,16 @@ class ConformanceSession:
     # -- the end of a run ----------------------------------------------------------------------------
 
     def _delete(self, entry: Entry) -> int | None:
+        """DELETE one resource; an answer that says it was already gone counts as gone (404).
+
+        A real Flowise answers a second DELETE with 200 ``affected: 0`` (Flowise#3221) or with a wrapped
+        500 ``... not found`` (``missing-id-500``); both mean nothing of the run is left there.
+        """
         response = self.client.delete(entry.delete_path, params=entry.params or None)
+        if response.status_code == 200 and _affected(response) == 0:
+            return 404
+        if response.status_code == 500 and "not found" in response.text.lower():
+            return 404
         return response.status_code
 
     def sweep(self) -> list[CleanupResult]:
@@ -143,3 +152,11 @@ class ConformanceSession:
 
     def write_reports(self) -> Mapping[str, Path]:
         return write_all(self.report(), self.report_dir, junit=self.profile.junit)
+
+
+def _affected(response: httpx.Response) -> int | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("affected") if isinstance(body, dict) else None

@@ -31,6 +31,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 PREDICTION = "createPrediction"
 
 
+#: Writes whose body may turn an assistant into one the run could not delete again.
+ASSISTANT_WRITES = frozenset({"createAssistant", "updateAssistant"})
+
+
 class WriteGuard:
     """The `before_call` / `after_call` hooks of one schemathesis run."""
 
@@ -122,6 +126,11 @@ class WriteGuard:
                 self.rewritten_cases.add(str(case.id))
         if operation_id == PREDICTION and isinstance(body, dict):
             body = self._no_stream_to_nowhere(case, body)
+        if operation_id in ASSISTANT_WRITES and isinstance(body, dict) and body.get("type") not in (None, "CUSTOM"):
+            # An OPENAI/AZURE assistant with a made-up credential cannot be deleted on a real Flowise
+            # (`assistant-undeletable`): the run would leave it behind. Only CUSTOM assistants are written.
+            body = {**body, "type": "CUSTOM"}
+            case.body = body
         family = self.creates.get(operation_id or "") or self.updates.get(operation_id or "")
         if family is not None and isinstance(body, dict):
             renamed = family.renamed(body, self._ours)
