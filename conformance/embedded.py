@@ -2,7 +2,7 @@
 
 It runs as a subprocess (not in-process) so the suite talks to it over a real socket exactly as it
 would to a remote Flowise, and so a mock that hangs cannot hang the suite. It gets a free loopback
-port, an in-memory database, a generated admin key, no artificial latency (`--fast`), response
+port, a SQLite file in a temporary folder (removed when it stops), a generated admin key, no artificial latency (`--fast`), response
 validation on (`--strict`), and a 1 MB body limit so the 413 test stays cheap. It is stopped by its
 PID, never by name.
 """
@@ -68,7 +68,8 @@ class EmbeddedMock:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.extra_args = extra_args
         self.startup_timeout = startup_timeout
-        self.log_path = log_path or Path(tempfile.gettempdir()) / f"flowise-mock-{self.port}.log"
+        self.workdir = Path(tempfile.mkdtemp(prefix="flowise-conformance-mock-"))
+        self.log_path = log_path or self.workdir / "flowise-mock.log"
         self.env = {k: v for k, v in env.items() if not k.startswith(_MOCK_ENV_PREFIXES)}
         self.env["FLOWISE_FILE_SIZE_LIMIT"] = EMBEDDED_BODY_LIMIT[0]
         self.process: subprocess.Popen[bytes] | None = None
@@ -82,7 +83,7 @@ class EmbeddedMock:
             "--port",
             str(self.port),
             "--db",
-            ":memory:",
+            str(self.workdir / "flowise-mock.db"),
             "--api-key",
             self.api_key,
             "--fast",
@@ -125,14 +126,14 @@ class EmbeddedMock:
     def stop(self) -> None:
         """Terminate the process by PID, then kill it if it does not go within 5 seconds."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+        if process is not None and process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> EmbeddedMock:
         self.start()
