@@ -53,6 +53,9 @@ _ACTIONS = {
     "apikeys": ("view", "create", "update", "delete"),
     "documentStores": ("view", "create", "update", "delete", "add-loader", "delete-loader", "preview-process",
                        "upsert-config"),
+    "datasets": ("view", "create", "update", "delete"),
+    "evaluators": ("view", "create", "update", "delete"),
+    "evaluations": ("view", "create", "update", "delete", "run"),
     "executions": ("view", "update", "delete"),
     "templates": ("marketplace", "custom", "custom-delete", "toolexport", "flowexport", "custom-share"),
 }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.deviations import Deviations
 from conformance.reference.fidelity import proposed_deviations
 from conformance.reference.triage import is_echo, load_rules, triage, write_triage
 
@@ -87,7 +88,12 @@ def test_a_failure_fitting_a_proposed_deviation_is_a_real_deviation() -> None:
         "response_body": '{"statusCode":500,"success":false,"message":"Error: toolsService.createTool - '
         'SQLITE_CONSTRAINT: NOT NULL constraint failed: tool.name","stack":{}}',
     }
-    [item] = triage({"outcomes": [failed]}, [], proposed_deviations())
+    proposed = Deviations.from_toml(
+        '[[deviation]]\nid = "client-error-500"\nreference = "r"\nsummary = "s"\n\n'
+        "[[deviation.match]]\nstatus = [500]\nmessage = 'SQLITE_CONSTRAINT: NOT NULL constraint failed'\n",
+        source="proposed",
+    )
+    [item] = triage({"outcomes": [failed]}, [], proposed)
     assert item.verdict == "real deviation"
     assert "`client-error-500`" in item.fix
 
