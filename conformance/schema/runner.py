@@ -115,6 +115,11 @@ def _path_params_are_valid(spec: SpecIndex, case: Any) -> bool | None:
     return True
 
 
+def _negative(case: Any) -> bool:
+    mode = getattr(getattr(getattr(case, "meta", None), "generation", None), "mode", None)
+    return bool(getattr(mode, "is_negative", False))
+
+
 def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bool]:
     """A `filter_failure` hook dropping findings that say nothing about the target:
 
@@ -128,7 +133,9 @@ def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bo
       the write guard rewrote (an id named a resource the run may not touch, so the request went
       elsewhere and the relation between its ids is broken);
     - "use after free" answered with an empty list: a collection whose members were deleted
-      (`DELETE /chatmessage/{id}`) is rightly empty, not gone.
+      (`DELETE /chatmessage/{id}`) is rightly empty, not gone;
+    - a response-schema violation on a request generated as negative data and answered 2xx: the
+      server echoed what it should have refused, which `negative_data_rejection` already reports.
     """
 
     def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
@@ -141,6 +148,10 @@ def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bo
         ):
             return False
         if kind in REWRITE_SENSITIVE and str(case.id) in guard.rewritten_cases:
+            return False
+        if kind == "JsonSchemaError" and _negative(case) and 200 <= getattr(response, "status_code", 0) < 300:
+            # The server accepted schema-violating input and echoed it back: that is one finding,
+            # `negative_data_rejection` (a target without input validation), not a second one here.
             return False
         if kind == "UseAfterFree" and getattr(response, "status_code", None) == 200:
             try:

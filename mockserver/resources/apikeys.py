@@ -31,13 +31,15 @@ def _bound_chatflows(call: Call, key_id: str) -> list[dict[str, Any]]:
 
 
 def _shaper(call: Call, plain: dict[str, str] | None = None):  # noqa: ANN202 - a row -> JSON function
-    """The list entry of a key: no hash or secret, the preview as ``apiKey`` (the plain key for the one
-    just created, ``plain`` = {id: key})."""
+    """The list entry of a key as Flowise shows it, ``apiSecret`` (the scrypt ``hash.salt``) included; the
+    plain key is never stored, so ``apiKey`` is a preview except for the key just created
+    (``plain`` = {id: key})."""
 
     def shape(row: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": row["id"],
             "apiKey": (plain or {}).get(row["id"], row["keyPreview"]),
+            "apiSecret": row["apiSecret"],
             "keyName": row["keyName"],
             "permissions": json.loads(row["permissions"] or "[]"),
             "updatedDate": row["updatedDate"],

@@ -78,7 +78,7 @@ async def create_chatflow(call: Call) -> Any:
     saved = insert_entity(call, "chat_flow", _fields(body), body)
     counter = "agentflow_created" if saved["type"] in ("AGENTFLOW", "MULTIAGENT") else "chatflow_created"
     call.state.extras["metrics"].count(counter)
-    return chatflow_json(saved)
+    return _saved_json(saved)
 
 
 @operation("getChatflowById")
@@ -90,7 +90,13 @@ async def get_chatflow_by_id(call: Call) -> Any:
 async def update_chatflow(call: Call) -> Any:
     """A partial update: only the fields sent change; ``updatedDate`` always moves forward."""
     row = _load(call, "chatflowsService.updateChatflow")
-    return chatflow_json(update_entity(call, "chat_flow", row, _fields(call.body or {})))
+    return _saved_json(update_entity(call, "chat_flow", row, _fields(call.body or {})))
+
+
+def _saved_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A saved chatflow as TypeORM's ``save()`` answers it: the ``webhookSecret`` column (never selected
+    by reads) comes back too, null unless a secret was set."""
+    return {**chatflow_json(row), "webhookSecret": None}
 
 
 @operation("deleteChatflow")
