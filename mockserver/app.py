@@ -9,6 +9,7 @@ FastAPI's own validation and ``{"detail": ...}`` bodies are never used.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import re
@@ -48,6 +49,15 @@ _UI_HTML = "<!DOCTYPE html><html><head><title>Flowise</title></head><body><div i
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
+#: Key in the ASGI scope's ``state`` holding the spec template a request was routed to (for metrics).
+ROUTE_KEY = "mock.route"
+
+
+def _shape_key(path: str) -> tuple[int, str]:
+    parts = path.split("/")
+    return len(parts), parts[3] if len(parts) > 3 else ""
+
+
 def _template_regex(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template)
     pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
@@ -67,13 +77,17 @@ class Pipeline:
         self.by_path: dict[str, dict[str, Operation]] = {}
         for op in self.spec.operations.values():
             self.by_path.setdefault(op.path, {})[op.method] = op
-        self.matchers = [(_template_regex(API_PREFIX + t), t) for t in
-                         sorted(self.by_path, key=lambda t: (t.count("{"), -len(t)))]
+        # Candidate templates by (segment count, first segment): a request is matched against a handful
+        # of regexes, not against every path of the spec.
+        self.matchers: dict[tuple[int, str], list[tuple[re.Pattern[str], str]]] = {}
+        for template in sorted(self.by_path, key=lambda t: (t.count("{"), -len(t))):
+            full = API_PREFIX + template
+            self.matchers.setdefault(_shape_key(full), []).append((_template_regex(full), template))
 
     # -- the gate -----------------------------------------------------------------------------------------
     def authenticate(self, request: Request) -> Identity | None:
         """Flowise's global gate: public prefixes pass with no identity, everything else needs a key."""
-        path = request.url.path
+        path = request.scope["path"]
         if API_PREFIX + "/" not in path and "/api/v1/" in path.lower():
             raise GateUnauthorizedError()
         if is_public_path(path) or path.startswith(_OPEN_EXTRA):
@@ -95,7 +109,7 @@ class Pipeline:
         first match (so a wrong method gets its 405). Two templates can share a shape, e.g.
         ``/document-store/chunks/{storeId}/{fileId}/{pageNo}`` (GET) and ``.../{loaderId}/{chunkId}`` (PUT)."""
         first = None
-        for regex, template in self.matchers:
+        for regex, template in self.matchers.get(_shape_key(path), ()):
             m = regex.match(path)
             if m:
                 if method is None or method in self.by_path[template]:
@@ -109,10 +123,11 @@ class Pipeline:
         try:
             identity = self.authenticate(request)
             method = "GET" if request.method == "HEAD" else request.method
-            found = self.route(request.url.path, method)
+            found = self.route(request.scope["path"], method)
             if found is None:
                 return self.unknown_route(request)
             template, path_params = found
+            request.scope.setdefault("state", {})[ROUTE_KEY] = template
             methods = self.by_path[template]
             op = methods.get(method)
             if op is None:
@@ -140,7 +155,7 @@ class Pipeline:
         except FlowiseError as error:
             response = error.response()
         except Exception as exc:  # a handler bug: answer like Flowise's error handler, never a stack trace
-            log.error("unhandled error in %s: %s", op.operation_id if op else request.url.path,
+            log.error("unhandled error in %s: %s", op.operation_id if op else request.scope["path"],
                       "".join(traceback.format_exception(exc)))
             where = op.operation_id if op else "server"
             response = error_response(500, f"Error: {where} - {type(exc).__name__}: {exc}")
@@ -153,9 +168,9 @@ class Pipeline:
         return response
 
     def unknown_route(self, request: Request) -> Response:
-        if self.settings.quirks_on and request.url.path.startswith(API_PREFIX + "/"):
+        if self.settings.quirks_on and request.scope["path"].startswith(API_PREFIX + "/"):
             return HTMLResponse(_UI_HTML)
-        return error_response(404, f"Cannot {request.method} {request.url.path}")
+        return error_response(404, f"Cannot {request.method} {request.scope['path']}")
 
     async def build_call(self, request: Request, op: Operation, path_params: dict[str, str],
                          identity: Identity | None) -> Call:
@@ -411,8 +426,7 @@ class RequestLog:
         finally:
             millis = (time.perf_counter() - start) * 1000
             path = scope.get("path", "")
-            found = self.pipeline.route(path, scope.get("method"))
-            route = found[0] if found else "unmatched"
+            route = scope.get("state", {}).get(ROUTE_KEY, "unmatched")
             self.metrics.observe(scope.get("method", ""), route, status, millis)
             if self.enabled:
                 log.info('%s %s %d %.1fms', scope.get("method"), path, status, millis)
@@ -469,7 +483,7 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
 
     async def not_found(request: Request) -> Response:
         try:
-            if "/api/v1/" in request.url.path.lower():
+            if "/api/v1/" in request.scope["path"].lower():
                 pipeline.authenticate(request)
         except FlowiseError as error:
             return error.response()
@@ -478,15 +492,20 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
     from mockserver.control import control_routes
     from mockserver.openai_compat import openai_routes
 
-    app = FastAPI(title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None)
+    options: dict[str, Any] = {}
+    if "telemetry" in inspect.signature(FastAPI).parameters:
+        # The mock has its own metrics; FastAPI's OpenTelemetry probe costs every request a few lookups.
+        options["telemetry"] = {"tracing": False, "metrics": False, "logs": False}
+    app = FastAPI(title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None, **options)
     all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT"]
+    # Flowise's API first (the hot path tries two routes), then the mock's own endpoints, then the rest.
     app.router.routes.extend([
         Route(f"{API_PREFIX}/openapi.json", serve_spec, methods=["GET"]),
+        Route(API_PREFIX + "/{rest:path}", api, methods=all_methods),
         Route("/api-docs", serve_spec, methods=["GET"]),
         Route("/openapi.json", serve_spec, methods=["GET"]),
         *control_routes(state),
         *openai_routes(state),
-        Route(API_PREFIX + "/{rest:path}", api, methods=all_methods),
         Route("/{rest:path}", not_found, methods=all_methods),
     ])
     app.state.mock = state

@@ -115,14 +115,16 @@ class KeyRing:
         self._cache: dict[str, Identity | None] = {}
 
     def identify(self, key: str | None) -> Identity | None:
+        """The identity of ``key``; the answer is cached per key (in memory only) until a key changes."""
         if not key:
             return None
-        digest = _digest(key)
-        if digest not in self._cache:
-            row = self.db.one("SELECT id, keyName, permissions FROM apikey WHERE keyHash = ?", (digest,))
-            self._cache[digest] = None if row is None else Identity(
+        if key not in self._cache:
+            if len(self._cache) > 10_000:  # a flood of wrong keys must not grow the cache without bound
+                self._cache.clear()
+            row = self.db.one("SELECT id, keyName, permissions FROM apikey WHERE keyHash = ?", (_digest(key),))
+            self._cache[key] = None if row is None else Identity(
                 row["id"], row["keyName"], frozenset(json.loads(row["permissions"] or "[]")))
-        return self._cache[digest]
+        return self._cache[key]
 
     def forget(self) -> None:
         """Drop the cache after a key changed (update, delete, reset)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Iterator
+from typing import Any
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -57,6 +58,7 @@ class Metrics:
             "http_request_duration_ms", "HTTP request duration in milliseconds", ["method", "route", "code", "app"],
             buckets=(1, 5, 10, 25, 50, 100, 250, 500), registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def count(self, name: str, *, success: bool = True) -> None:
         """Increment one of Flowise's resource counters."""
@@ -65,8 +67,13 @@ class Metrics:
         self.resources.tally[(name, "success" if success else "failure")] += 1
 
     def observe(self, method: str, route: str, code: int, millis: float) -> None:
-        self.requests.labels(method, route, str(code), APP).inc()
-        self.duration.labels(method, route, str(code), APP).observe(millis)
+        key = (method, route, code)
+        children = self._children.get(key)
+        if children is None:  # labels() costs a lock and a tuple build; a route's children are few and reused
+            labels = (method, route, str(code), APP)
+            children = self._children[key] = (self.requests.labels(*labels), self.duration.labels(*labels))
+        children[0].inc()
+        children[1].observe(millis)
 
     def render(self) -> bytes:
         return "".join(self.resources.render()).encode() + generate_latest(self.registry)

@@ -194,8 +194,12 @@ class Spec:
         """A validator for the schema at ``pointer`` (a JSON pointer into the spec)."""
         found = self._validators.get(pointer)
         if found is None:
-            found = Draft202012Validator({"$ref": f"{_SPEC_URI}#{pointer}"}, registry=self._registry,
-                                         format_checker=FORMATS)
+            schema = self.resolve(pointer)
+            if _has_ref(schema):
+                found = Draft202012Validator({"$ref": f"{_SPEC_URI}#{pointer}"}, registry=self._registry,
+                                             format_checker=FORMATS)
+            else:  # self-contained (most parameters): skip resolving a reference on every request
+                found = Draft202012Validator(schema, format_checker=FORMATS)
             self._validators[pointer] = found
         return found
 
@@ -222,6 +226,14 @@ def describe(error: ValidationError, *, where: str) -> str:
     if len(message) > 300:
         message = message[:300] + "..."
     return f"Invalid {where} {field_name}: {message}"
+
+
+def _has_ref(node: Any) -> bool:
+    if isinstance(node, dict):
+        return "$ref" in node or any(_has_ref(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_ref(v) for v in node)
+    return False
 
 
 def _escape(part: str) -> str:
