@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS chat_message (
     seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS chat_message_flow ON chat_message (chatflowid, chatId);
+CREATE INDEX IF NOT EXISTS chat_message_session ON chat_message (chatflowid, sessionId);
+CREATE INDEX IF NOT EXISTS chat_message_seq ON chat_message (seq);
 
 CREATE TABLE IF NOT EXISTS chat_message_feedback (
     id TEXT PRIMARY KEY, chatflowid TEXT NOT NULL, chatId TEXT NOT NULL, messageId TEXT NOT NULL UNIQUE,
