@@ -51,6 +51,8 @@ class AgentflowContext:
     form: dict[str, Any] | None = None
     seed: int | None = None
     answer_tokens: int | None = None
+    #: False when the request carried no question at all (Flowise then records none on the Start node)
+    question_given: bool = True
 
 
 @dataclass
@@ -65,13 +67,15 @@ class ExecutedNode:
     #: events the node emits after its tokens (the LLM node's trailing empty tokens, calledTools, usage)
     trailing: list[tuple[str, Any]] = field(default_factory=list)
     single_token: bool = False
+    #: further ``data`` keys of the executed-data entry (the LLM node's ``chatHistory``)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def entry(self, status: str = "FINISHED", *, error: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.node.id, "name": self.node.name}
         if error is not None:
             data["error"] = error
         else:
-            data.update({"input": self.input, "output": self.output, "state": {}})
+            data.update({"input": self.input, "output": self.output, "state": {}, **self.extra})
         return {"nodeId": self.node.id, "nodeLabel": self.node.label, "data": data,
                 "previousNodeIds": self.previous, "status": status}
 
@@ -171,19 +175,29 @@ def _run_llm(node: Node, ctx: AgentflowContext, profile: FlowProfile, outputs: d
     input_tokens = sum(len(tokenize(m["content"])) for m in messages)
     output_tokens = len(answer.tokens)
     ended = time.time()
+    config = node.inputs.get(f"{prefix}ModelConfig")
+    model_name = str(config.get("modelName") or "mock-llm") if isinstance(config, dict) else "mock-llm"
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}
     output: dict[str, Any] = {
         "content": answer.text,
         "timeMetadata": {"start": int(started * 1000), "end": int(ended * 1000),
                          "delta": int((ended - started) * 1000)},
         "calledTools": [],
-        "usageMetadata": {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                          "total_tokens": input_tokens + output_tokens},
+        # Flowise adds token details and (zero, for an unknown price) costs to the provider's usage.
+        "usageMetadata": {**usage, "input_token_details": {}, "output_token_details": {}, "base_input_cost": 0,
+                          "base_output_cost": 0, "input_cost": 0, "output_cost": 0, "total_cost": 0},
+        "responseMetadata": {"model_provider": "openai", "usage": usage, "finish_reason": "stop",
+                             "model_name": model_name},
     }
     if documents and profile.return_source_documents:
         output["sourceDocuments"] = documents
     if used_tools:
         output["usedTools"] = used_tools
-    return ({"messages": messages}, output,
+    # The node's own inputs are echoed beside the messages, as Flowise's executed data shows them.
+    inputs = {key: value for key, value in node.inputs.items()
+              if key.startswith(prefix) and key not in (f"{prefix}Messages", f"{prefix}UserMessage")
+              and value not in ("", None)}
+    return ({**inputs, "messages": messages}, output,
             documents if profile.return_source_documents and documents else None, used_tools or None)
 
 
@@ -200,7 +214,7 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext) -> AgentflowResul
         before = outputs[previous[-1]] if previous else ctx.question
         run = ExecutedNode(node=node, previous=previous, input={}, output={})
         if node.name == "startAgentflow":
-            run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question}
+            run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question} if ctx.question_given else {}
             run.output = dict(run.input)
             outputs[node.id] = ctx.question
             executed.append(run)
@@ -214,9 +228,10 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext) -> AgentflowResul
         elif node.name in _LLM_NODES:
             run.input, run.output, node_sources, node_tools = _run_llm(node, ctx, profile, outputs)
             run.tokens = tokenize(run.content)
+            run.extra = {"chatHistory": [*run.input["messages"], {"role": "assistant", "content": run.content}]}
+            usage = {k: run.output["usageMetadata"][k] for k in ("input_tokens", "output_tokens", "total_tokens")}
             run.trailing = [("token", ""), ("token", ""), ("calledTools", []),
-                            ("usageMetadata", {**run.output["usageMetadata"],
-                                               "input_token_details": {}, "output_token_details": {}})]
+                            ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
             if last:
                 sources, tools = node_sources, node_tools
         elif node.name == "retrieverAgentflow":

@@ -232,7 +232,8 @@ class AgentflowRun:
             db=call.db, question=inp.inlined_question(inp.question or ""), chat_id=chat_id,
             session_id=self.session_id, history=history,
             variables=_variables(call, profile.var_names, inp.variables), attachments=tuple(inp.attachments()),
-            form=inp.form, seed=call.settings.llm_seed, answer_tokens=call.settings.answer_tokens)
+            form=inp.form, seed=call.settings.llm_seed, answer_tokens=call.settings.answer_tokens,
+            question_given=inp.question is not None)
         self.result = run_agentflow(profile, ctx)
         if rule is not None and rule.answer is not None and self.result.nodes:
             last = self.result.nodes[-1]
