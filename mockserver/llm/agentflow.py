@@ -186,8 +186,10 @@ def _run_llm(node: Node, ctx: AgentflowContext, profile: FlowProfile, outputs: d
         # Flowise adds token details and (zero, for an unknown price) costs to the provider's usage.
         "usageMetadata": {**usage, "input_token_details": {}, "output_token_details": {}, "base_input_cost": 0,
                           "base_output_cost": 0, "input_cost": 0, "output_cost": 0, "total_cost": 0},
-        "responseMetadata": {"model_provider": "openai", "usage": usage, "finish_reason": "stop",
-                             "model_name": model_name},
+        "responseMetadata": {"prompt": 0, "completion": 0, "model_provider": "openai",
+                             "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
+                                       "total_tokens": input_tokens + output_tokens},
+                             "finish_reason": "stop", "system_fingerprint": None, "model_name": model_name},
     }
     if documents and profile.return_source_documents:
         output["sourceDocuments"] = documents
@@ -197,8 +199,20 @@ def _run_llm(node: Node, ctx: AgentflowContext, profile: FlowProfile, outputs: d
     inputs = {key: value for key, value in node.inputs.items()
               if key.startswith(prefix) and key not in (f"{prefix}Messages", f"{prefix}UserMessage")
               and value not in ("", None)}
-    return ({**inputs, "messages": messages}, output,
+    if isinstance(inputs.get(f"{prefix}ModelConfig"), dict):  # the credential's id is not shown
+        inputs[f"{prefix}ModelConfig"] = {k: v for k, v in inputs[f"{prefix}ModelConfig"].items()
+                                          if k != "FLOWISE_CREDENTIAL_ID"}
+    return ({"messages": messages, **inputs}, output,
             documents if profile.return_source_documents and documents else None, used_tools or None)
+
+
+def _chat_history(node: Node, messages: list[dict[str, str]], answer: str) -> list[dict[str, str]]:
+    """The node's ``chatHistory`` as Flowise records it: the conversation without system prompts, then the
+    answer under the node's name, as a user message when the node returns its response that way."""
+    prefix = "agent" if node.name == "agentAgentflow" else "llm"
+    role = "user" if node.inputs.get(f"{prefix}ReturnResponseAs", "userMessage") == "userMessage" else "assistant"
+    name = (node.label or node.name).strip().lower().replace(" ", "_")
+    return [*(m for m in messages if m.get("role") != "system"), {"role": role, "content": answer, "name": name}]
 
 
 def run_agentflow(profile: FlowProfile, ctx: AgentflowContext) -> AgentflowResult:
@@ -228,7 +242,7 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext) -> AgentflowResul
         elif node.name in _LLM_NODES:
             run.input, run.output, node_sources, node_tools = _run_llm(node, ctx, profile, outputs)
             run.tokens = tokenize(run.content)
-            run.extra = {"chatHistory": [*run.input["messages"], {"role": "assistant", "content": run.content}]}
+            run.extra = {"chatHistory": _chat_history(node, run.input["messages"], run.content)}
             usage = {k: run.output["usageMetadata"][k] for k in ("input_tokens", "output_tokens", "total_tokens")}
             run.trailing = [("token", ""), ("token", ""), ("calledTools", []),
                             ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
