@@ -194,10 +194,10 @@ class Pipeline:
 
     def validate_query(self, op: Operation, request: Request) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if not op.query_parameters:
+            return out
         params = request.query_params
-        for param in op.parameters:
-            if param.location != "query":
-                continue
+        for param in op.query_parameters:
             if param.name not in params:
                 if param.required:
                     raise FlowiseError(400, f"Invalid query parameter '{param.name}': it is required")
