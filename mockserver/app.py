@@ -257,6 +257,8 @@ class Pipeline:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise FlowiseError(400, f"Malformed JSON body: {exc}") from exc
+        except RecursionError:
+            raise FlowiseError(400, "Malformed JSON body: nested too deeply") from None
         json_media = "application/json" if "application/json" in op.body_media else None
         if json_media is None:
             raise _unsupported(op, media or "application/json")
@@ -267,7 +269,10 @@ class Pipeline:
         pointer = op.body_media.get(media)
         if not pointer:
             return
-        errors = self.spec.errors(pointer, body)
+        try:
+            errors = self.spec.errors(pointer, body)
+        except RecursionError:
+            raise FlowiseError(400, "Invalid request body: nested too deeply") from None
         if self.settings.quirks_on and "missing-question-accepted" in op.upstream_ids:
             # Flowise answers a prediction with no input at all; only the root "one input is required" rule goes.
             errors = [e for e in errors if not (e.validator == "anyOf" and not list(e.absolute_path))]

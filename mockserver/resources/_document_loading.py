@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import mimetypes
 import uuid
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ LABELS = {
 #: Flowise's ``mapExtToInputField``: which loader input an uploaded file fills, by extension.
 _FIELD_BY_EXT = {".pdf": "pdfFile", ".json": "jsonFile", ".jsonl": "jsonlinesFile", ".csv": "csvFile",
                  ".docx": "docxFile", ".doc": "docxFile"}
+
+log = logging.getLogger("flowise-mock")
 
 
 def flag(value: Any) -> bool:
@@ -222,7 +225,10 @@ def load_and_split(source: dict[str, Any], *, files_dir: Path | None,
     for name, _mime, raw in _files(config, files_dir, stored_files):
         text = decode_text(raw)
         if text is None:
-            raise FlowiseError(400, f"File {name} is not a UTF-8 text file: the mock's loaders read text only")
+            # Flowise would run a PDF/DOCX loader here; the mock's loaders read text only, so a binary file
+            # loads nothing (zero chunks) rather than failing a request the contract allows.
+            log.warning("document loader: %s is not UTF-8 text; the mock loads nothing from it", name)
+            continue
         inputs.append((text, {"source": name}))
     if not inputs and isinstance(config.get("text"), str):
         inputs.append((config["text"], {}))

@@ -224,3 +224,12 @@ async def test_spec_is_served() -> None:
         for path in ("/api/v1/openapi.json", "/api-docs"):
             r = await client.get(path)
             assert r.status_code == 200 and r.json()["info"]["title"] == "tiny"
+
+
+async def test_absurdly_nested_json_is_a_400_not_a_crash() -> None:
+    async with make_client() as client:
+        for depth in (5000, 900):
+            body = b"[" * depth + b"]" * depth
+            r = await client.post("/api/v1/things", content=b'{"name": "x", "size": ' + body + b"}",
+                                  headers={**AUTH, "content-type": "application/json"})
+            assert_flowise_error(r, 400)

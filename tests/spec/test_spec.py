@@ -303,7 +303,8 @@ def test_prediction_documents_json_and_event_stream(operations: dict[str, Any], 
     stream = content["text/event-stream"]
     assert stream["schema"]["type"] == "string"
     assert stream["x-flowise-event-schema"] == {"$ref": "#/components/schemas/PredictionStreamEvent"}
-    assert set(operation.op["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert set(operation.op["requestBody"]["content"]) == {
+        "application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
 def test_uploading_operations_accept_multipart(operations: dict[str, Any]) -> None:
