@@ -15,7 +15,9 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -57,6 +59,18 @@ def _is_date_time(value: object) -> bool:
         return True
     datetime.fromisoformat(value.replace("Z", "+00:00"))
     return "T" in value or " " in value
+
+
+def _fast_check(check: Any, raises: Any) -> Any:
+    def accepts(value: str) -> bool:
+        try:
+            return bool(check(value))
+        except raises:
+            return False
+    return accepts
+
+
+_FAST_FORMATS = {name: _fast_check(check, raises) for name, (check, raises) in FORMATS.checkers.items()}
 
 
 class SpecError(Exception):
@@ -123,6 +137,8 @@ class Spec:
             _SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
         )
         self._validators: dict[str, Draft202012Validator] = {}
+        self._fast_registry = jsonschema_rs.Registry([(_SPEC_URI, document)], draft=jsonschema_rs.Draft202012)
+        self._fast: dict[str, Any] = {}
         self.operations: dict[str, Operation] = {}
         self._index()
         #: parameter schemas that are exactly ``{type: string, format: uuid}``
@@ -210,11 +226,39 @@ class Spec:
             self._validators[pointer] = found
         return found
 
+    def fast_validator(self, pointer: str) -> Any:
+        """A compiled (jsonschema-rs) validator for the schema at ``pointer``, or None if it cannot compile one.
+
+        It only answers "valid or not", a hundred times faster than ``validator``; its formats are
+        ``FORMATS``' checkers, so what it accepts ``validator`` accepts too.
+        """
+        if pointer not in self._fast:
+            try:
+                self._fast[pointer] = jsonschema_rs.Draft202012Validator(
+                    {"$ref": f"{_SPEC_URI}#{quote(pointer, safe='/~')}"}, registry=self._fast_registry,
+                    validate_formats=True, formats=_FAST_FORMATS)
+            except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError):
+                self._fast[pointer] = None
+        return self._fast[pointer]
+
     def errors(self, pointer: str, instance: Any) -> list[ValidationError]:
-        """All violations of the schema at ``pointer``, most specific first."""
+        """All violations of the schema at ``pointer``, most specific first.
+
+        A valid instance (the common case) is recognised by the compiled validator; only an invalid one
+        (or one it rejects more strictly, e.g. an ECMA regex) goes through ``jsonschema`` for its errors.
+        """
         if pointer in self._uuid_pointers:  # the commonest parameter, checked without a validator
             if isinstance(instance, str) and _UUID.match(instance):
                 return []
+        fast = self._fast.get(pointer, ...)
+        if fast is ...:
+            fast = self.fast_validator(pointer)
+        if fast is not None:
+            try:
+                if fast.is_valid(instance):
+                    return []
+            except (ValueError, TypeError, RecursionError):
+                pass
         errors = list(self.validator(pointer).iter_errors(instance))
         return sorted(errors, key=lambda e: (-len(list(e.absolute_path)), e.message))
 

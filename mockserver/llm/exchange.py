@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.store.chatmessages import add_message, dump_json
+from mockserver.store.chatmessages import add_messages, dump_json
 from mockserver.store.db import Database, now_iso
 
 __all__ = ["Exchange", "save_execution"]
@@ -44,14 +44,16 @@ class Exchange:
             return self.answer_id
         common = {"chatflowid": self.chatflow_id, "chatType": self.chat_type, "chatId": self.chat_id,
                   "memoryType": self.memory_type, "sessionId": self.session_id, "executionId": self.execution_id}
-        with db.transaction():
-            add_message(db, role="userMessage", content=self.question, createdDate=self.asked_at,
-                        fileUploads=dump_json(self.file_uploads) if self.file_uploads is not None else None,
-                        leadEmail=self.lead_email, **common)
-            add_message(db, id=self.answer_id, role="apiMessage", content=answer,
-                        sourceDocuments=dump_json(source_documents) if source_documents is not None else None,
-                        usedTools=dump_json(used_tools) if used_tools else None,
-                        followUpPrompts=dump_json(follow_ups) if follow_ups else None, **common)
+        add_messages(
+            db,
+            dict(role="userMessage", content=self.question, createdDate=self.asked_at,
+                 fileUploads=dump_json(self.file_uploads) if self.file_uploads is not None else None,
+                 leadEmail=self.lead_email, **common),
+            dict(id=self.answer_id, role="apiMessage", content=answer,
+                 sourceDocuments=dump_json(source_documents) if source_documents is not None else None,
+                 usedTools=dump_json(used_tools) if used_tools else None,
+                 followUpPrompts=dump_json(follow_ups) if follow_ups else None, **common),
+        )
         self.saved = True
         return self.answer_id
 

@@ -18,7 +18,7 @@ from mockserver.store.db import Database, now_iso
 __all__ = [
     "MESSAGE_COLUMNS",
     "MessageFilter",
-    "add_message",
+    "add_messages",
     "delete_messages",
     "dump_json",
     "list_messages",
@@ -41,17 +41,28 @@ def dump_json(value: Any) -> str | None:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def add_message(db: Database, **fields: Any) -> dict[str, Any]:
-    """Insert one message; ``id``, ``createdDate`` and ``seq`` are filled in when absent. Returns the row."""
-    row = {column: fields.get(column) for column in MESSAGE_COLUMNS}
-    row["id"] = row["id"] or str(uuid.uuid4())
-    row["createdDate"] = row["createdDate"] or now_iso()
-    row["chatType"] = row["chatType"] or "EXTERNAL"
-    row["content"] = row["content"] or ""
-    with db.transaction():
-        row["seq"] = int(db.scalar('SELECT COALESCE(MAX(seq), 0) + 1 FROM "chat_message"') or 1)
-        db.insert("chat_message", row)
-    return row
+def add_messages(db: Database, *messages: dict[str, Any]) -> list[dict[str, Any]]:
+    """Insert messages in order, in one statement (so all or none are stored); ``id``, ``createdDate`` and
+    ``seq`` are filled in when absent. Returns the rows."""
+    rows = []
+    for fields in messages:
+        row = {column: fields.get(column) for column in MESSAGE_COLUMNS}
+        row["id"] = row["id"] or str(uuid.uuid4())
+        row["createdDate"] = row["createdDate"] or now_iso()
+        row["chatType"] = row["chatType"] or "EXTERNAL"
+        row["content"] = row["content"] or ""
+        rows.append(row)
+    db.execute(_insert_sql(len(rows)), [value for row in rows for value in row.values()])
+    return rows
+
+
+def _insert_sql(count: int) -> str:
+    """``seq`` comes from the table itself: each row lands after every stored one, in the given order."""
+    marks = ", ".join("?" for _ in MESSAGE_COLUMNS)
+    values = ", ".join(f'({marks}, (SELECT COALESCE(MAX(seq), 0) FROM "chat_message") + {n})'
+                       for n in range(1, count + 1))
+    columns = ", ".join(f'"{c}"' for c in MESSAGE_COLUMNS)
+    return f'INSERT INTO "chat_message" ({columns}, "seq") VALUES {values}'
 
 
 @dataclass
