@@ -406,10 +406,9 @@ def _coerce(value: Any, schema: dict[str, Any]) -> Any:
 class RequestLog:
     """One log line and one metrics observation per request (pure ASGI: streaming passes untouched)."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, pipeline: Pipeline, enabled: bool) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, enabled: bool) -> None:
         self.app = app
         self.metrics = metrics
-        self.pipeline = pipeline
         self.enabled = enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -480,9 +479,6 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
     state = build_state(settings, spec, registry)
     pipeline = Pipeline(state, registry)
 
-    async def api(request: Request) -> Response:
-        return await pipeline.dispatch(request)
-
     async def serve_spec(request: Request) -> Response:
         return Response(state.spec.raw_bytes, media_type="application/json")
 
@@ -501,12 +497,15 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
     if "telemetry" in inspect.signature(FastAPI).parameters:
         # The mock has its own metrics; FastAPI's OpenTelemetry probe costs every request a few lookups.
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False}
-    app = FastAPI(title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None, **options)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]
+    cors = {"allow_origins": origins, "allow_credentials": settings.cors_allow_credentials and origins != ["*"],
+            "allow_methods": ["*"], "allow_headers": ["*"],
+            "expose_headers": ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]}
+    app = MockApp(pipeline, cors=cors, log_requests=settings.log_requests,
+                  title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None, **options)
     all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT"]
-    # Flowise's API first (the hot path tries two routes), then the mock's own endpoints, then the rest.
     app.router.routes.extend([
         Route(f"{API_PREFIX}/openapi.json", serve_spec, methods=["GET"]),
-        Route(API_PREFIX + "/{rest:path}", api, methods=all_methods),
         Route("/api-docs", serve_spec, methods=["GET"]),
         Route("/openapi.json", serve_spec, methods=["GET"]),
         *control_routes(state),
@@ -525,15 +524,48 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
 
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_http_error)
-
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=origins,
-        allow_credentials=settings.cors_allow_credentials and origins != ["*"],
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"],
-    )
-    app.add_middleware(RequestLog, metrics=state.extras["metrics"], pipeline=pipeline, enabled=settings.log_requests)
     return app
+
+
+class MockApp(FastAPI):
+    """FastAPI for the mock's own endpoints, with Flowise's API (``/api/v1/...``) served by the pipeline
+    directly: the pipeline answers every error itself, so those requests skip the framework's routing and
+    exception layers, which a stream would otherwise cross once per frame. The request log and CORS
+    wrap both."""
+
+    def __init__(self, pipeline: Pipeline, *, cors: dict[str, Any], log_requests: bool, **options: Any) -> None:
+        super().__init__(**options)
+        self.pipeline = pipeline
+        self.cors = cors
+        self.log_requests = log_requests
+
+    def build_middleware_stack(self) -> ASGIApp:
+        lane = ApiLane(self.pipeline, fallback=super().build_middleware_stack())
+        metrics = self.pipeline.state.extras["metrics"]
+        return RequestLog(CORSMiddleware(lane, **self.cors), metrics=metrics, enabled=self.log_requests)
+
+
+class ApiLane:
+    """``/api/v1/...`` (but the spec file) to ``Pipeline.dispatch``; everything else to ``fallback``."""
+
+    def __init__(self, pipeline: Pipeline, *, fallback: ASGIApp) -> None:
+        self.pipeline = pipeline
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(API_PREFIX + "/") or path in _OPEN_EXTRA:
+            await self.fallback(scope, receive, send)
+            return
+        request = Request(scope, receive, send)
+        try:
+            response = await self.pipeline.dispatch(request)
+            await response(scope, receive, send)
+        except Exception as exc:  # sending failed in a way the pipeline could not see: never a bare 500 page
+            log.error("unhandled error sending %s: %s", path, "".join(traceback.format_exception(exc)))
+            try:
+                await error_response(500, f"Error: {type(exc).__name__}: {exc}")(scope, receive, send)
+            except Exception:  # noqa: BLE001 - the response had started; the connection is dropped instead
+                raise exc from None
+        finally:
+            await request.close()

@@ -32,6 +32,9 @@ def test_frames_are_byte_exact() -> None:
     # JSON.stringify keeps non-ASCII as is and escapes newlines, so a frame is always one data line
     assert flowise_frame("token", "héllo ✓\nnext") == 'message:\ndata:{"event":"token","data":"héllo ✓\\nnext"}\n\n'.encode()
     assert flowise_frame("token", "\ud800") == b'message:\ndata:{"event":"token","data":"\\ud800"}\n\n'
+    assert flowise_frame("token", 'say "hi" \\ \t\x01\u2028') == \
+        b'message:\ndata:{"event":"token","data":"say \\"hi\\" \\\\ \\t\\u0001\xe2\x80\xa8"}\n\n'
+    assert flowise_frame("metadata", {"chatId": "é"}) == 'message:\ndata:{"event":"metadata","data":{"chatId":"é"}}\n\n'.encode()
     assert openai_frame({"a": 1}) == b'data: {"a":1}\n\n'
 
 
