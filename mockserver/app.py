@@ -288,6 +288,7 @@ class Pipeline:
         chatflow = self.state.db.get("chat_flow", chatflow_id) if chatflow_id else None
         if chatflow is None:
             return {}
+        call.chatflow = chatflow
         if call.operation_id == "createPrediction":
             _check_allowed_origin(chatflow, call.request.headers.get("origin"))
         client = call.request.client.host if call.request.client else "unknown"

@@ -40,6 +40,8 @@ class Call:
     identity: Identity | None = None
     files: list[UploadFile] = field(default_factory=list)
     media_type: str | None = None
+    #: the chatflow row the pipeline read for its per-chatflow checks (chatflow-keyed operations only)
+    chatflow: dict[str, Any] | None = None
 
     @property
     def db(self):  # noqa: ANN201 - the Database type lives in store.db

@@ -270,6 +270,10 @@ async def paced_frames(
             drain_finishes()
 
 
+#: Raw header lists by (media type, headers): every stream of a kind sends the same ones.
+_RAW_HEADERS: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[bytes, bytes]]] = {}
+
+
 class EventStreamResponse(Response):
     """A ``text/event-stream`` response over ``paced_frames``; a ``StreamCut`` leaves it unfinished.
 
@@ -290,12 +294,18 @@ class EventStreamResponse(Response):
         self.init_headers({**SSE_HEADERS, **(headers or {})})
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
-        super().init_headers(headers)
-        # Flowise sends ``text/event-stream`` with no charset; Starlette would append one.
-        self.raw_headers = [
-            (k, b"text/event-stream") if k == b"content-type" and v.startswith(b"text/event-stream") else (k, v)
-            for k, v in self.raw_headers
-        ]
+        key = (self.media_type, tuple((headers or {}).items()))
+        cached = _RAW_HEADERS.get(key)
+        if cached is None:
+            super().init_headers(headers)
+            # Flowise sends ``text/event-stream`` with no charset; Starlette would append one.
+            cached = [
+                (k, b"text/event-stream") if k == b"content-type" and v.startswith(b"text/event-stream") else (k, v)
+                for k, v in self.raw_headers
+            ]
+            if len(_RAW_HEADERS) < 64:
+                _RAW_HEADERS[key] = cached
+        self.raw_headers = list(cached)  # a copy: the pipeline adds rate-limit headers to it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()

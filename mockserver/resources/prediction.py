@@ -74,7 +74,8 @@ def load_chatflow(call: Call, chatflow_id: Any) -> dict[str, Any]:
     parts = text.split("-")
     if len(text) != 36 or not set(text) <= _UUID_CHARS or [len(p) for p in parts] != [8, 4, 4, 4, 12]:
         raise FlowiseError(400, "Invalid Chatflow ID")
-    row = call.db.get("chat_flow", text)
+    row = call.chatflow if call.chatflow is not None and call.chatflow.get("id") == text \
+        else call.db.get("chat_flow", text)
     if row is None:
         raise FlowiseError(404, f"Chatflow {text} not found in the database!")
     return row
