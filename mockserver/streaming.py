@@ -63,6 +63,10 @@ SSE_HEADERS: Mapping[str, str] = {"Cache-Control": "no-cache", "Connection": "ke
 #: Longest single sleep while waiting for a token, so an abort is noticed promptly even with a long TTFT.
 _ABORT_POLL_S = 0.2
 _REGISTRY = "streams.active"
+#: A token this close to its deadline is due. uvloop's clock and timers count whole milliseconds, so a
+#: sleep woken just short of the deadline would otherwise re-sleep for "0 ms" and spin until the clock
+#: ticks (hundreds of loop turns per token); asyncio's own timers allow the same slack.
+_CLOCK_SLACK_S = 0.001
 
 
 #: ``json.dumps(text, ensure_ascii=False)`` for a string, the encoder's own C routine.
@@ -234,7 +238,7 @@ async def paced_frames(
                     deadline = base + offsets[index]
                     while True:
                         now = loop.time()
-                        if now >= deadline or (control is not None and control.aborted):
+                        if now >= deadline - _CLOCK_SLACK_S or (control is not None and control.aborted):
                             break
                         await asyncio.sleep(min(deadline, next_beat, now + _ABORT_POLL_S) - now)
                         if loop.time() >= next_beat:

@@ -104,6 +104,35 @@ async def test_plan_plays_in_order_on_schedule() -> None:
     assert saved == ["full"] and elapsed >= 0.06
 
 
+def test_pacing_does_not_spin_on_a_millisecond_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvloop (the server's loop) keeps time in whole milliseconds: a wake-up just short of a deadline must
+    not turn into a busy loop of zero-length sleeps."""
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is the loop the mock serves on; without it there is no ms clock")
+    import mockserver.streaming as streaming
+
+    sleeps = 0
+    real_sleep = asyncio.sleep
+
+    async def counting_sleep(delay: float) -> None:
+        nonlocal sleeps
+        sleeps += 1
+        await real_sleep(delay)
+
+    monkeypatch.setattr(streaming.asyncio, "sleep", counting_sleep)
+    tokens = [f"t{i} " for i in range(20)]
+    paced = StreamPlan(steps=[Tokens(tokens, lambda _i, c: flowise_frame("token", c))],
+                       on_error=lambda message: [flowise_frame("error", message)])
+
+    async def play() -> list[dict]:
+        return await collect(paced_frames(paced, timing=Timing(ttft=0.0073, itl=0.0031), rng=random.Random(0),
+                                          extras={}, heartbeat_s=30))
+
+    events = uvloop.run(play())
+    monkeypatch.undo()
+    assert len(events) == len(tokens)
+    assert sleeps <= 2 * len(tokens), f"{sleeps} sleeps for {len(tokens)} tokens"
+
+
 async def test_heartbeat_comments_fill_long_waits() -> None:
     events = await collect(paced_frames(plan([]), timing=Timing(ttft=0.05, itl=0.0), rng=random.Random(0),
                                         extras={}, heartbeat_s=0.02))
