@@ -70,8 +70,14 @@ def _number(headers: Mapping[str, str], name: str, *, integer: bool, low: float,
     return value
 
 
+_NO_FAULTS = Faults()
+
+
 def read_faults(headers: Mapping[str, str]) -> Faults:
     """Parse a request's ``X-Mock-*`` headers (names are case-insensitive in Starlette's ``Headers``)."""
+    raw = getattr(headers, "raw", None)  # Starlette's lower-cased header list: one pass for the usual request
+    if raw is not None and not any(name.startswith(b"x-mock-") for name, _ in raw):
+        return _NO_FAULTS
     error = _number(headers, "X-Mock-Error", integer=True, low=400, high=599)
     abort_after = _number(headers, "X-Mock-Abort-After", integer=True, low=0, high=10**9)
     per_chunk = _number(headers, "X-Mock-Tokens-Per-Chunk", integer=True, low=1, high=10**6)
