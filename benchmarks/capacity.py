@@ -65,17 +65,32 @@ def streaming(args: argparse.Namespace) -> None:
 
 
 def non_streaming(args: argparse.Namespace) -> None:
+    """Prediction req/s against the bare baseline, with two mock endpoints between them that show where
+    the time goes: ``/ping`` (the mock's whole request pipeline, no work) and a chatflow read (one row)."""
     body = json.dumps({"question": "What is Flowise?"})
-    with server(args.server, FAST, extra_args=("--fast",)) as target:
-        flow = create_chatflow(target.base_url, "load-capacity")
-        mock = loadgen(f"{target.base_url}/api/v1/prediction/{flow}", method="POST", body=body,
-                       concurrency=args.concurrency, duration_s=args.rps_seconds)
     with server("stub", FAST) as stub:
         bare = loadgen(f"{stub.base_url}/bare/json", concurrency=args.concurrency, duration_s=args.rps_seconds)
-    ratio = mock["rps"] / bare["rps"] if bare["rps"] else float("nan")
-    print(f"non-streaming: {args.server} prediction {mock['rps']:.0f} req/s (p50 {mock['p50_ms']:.1f} ms, "
-          f"{mock['errors']} errors) vs bare Starlette {bare['rps']:.0f} req/s (p50 {bare['p50_ms']:.1f} ms); "
-          f"ratio {ratio:.2f} (target >= 0.5)")
+    with server(args.server, FAST, extra_args=("--fast",)) as target:
+        flow = create_chatflow(target.base_url, "load-capacity")
+        api = f"{target.base_url}/api/v1"
+        rows = [
+            ("pipeline only: GET /ping", loadgen(f"{api}/ping", concurrency=args.concurrency,
+                                                 duration_s=args.rps_seconds)),
+            ("GET /chatflows/{id}", loadgen(f"{api}/chatflows/{flow}", concurrency=args.concurrency,
+                                            duration_s=args.rps_seconds)),
+            ("POST /prediction/{id}", loadgen(f"{api}/prediction/{flow}", method="POST", body=body,
+                                              concurrency=args.concurrency, duration_s=args.rps_seconds)),
+        ]
+    print(f"non-streaming req/s ({args.concurrency} connections, {args.rps_seconds:g} s each; "
+          f"ratio = req/s / bare Starlette req/s)")
+    print(f"{'endpoint':<32} {'req/s':>8} {'p50 ms':>7} {'errors':>6} {'ratio':>6}")
+    print(f"{'bare Starlette: GET /bare/json':<32} {bare['rps']:>8.0f} {bare['p50_ms']:>7.1f} {bare['errors']:>6}")
+    for name, row in rows:
+        ratio = row["rps"] / bare["rps"] if bare["rps"] else float("nan")
+        print(f"{args.server + ' ' + name:<32} {row['rps']:>8.0f} {row['p50_ms']:>7.1f} {row['errors']:>6} {ratio:>6.2f}")
+    prediction = rows[-1][1]
+    ratio = prediction["rps"] / bare["rps"] if bare["rps"] else float("nan")
+    print(f"prediction vs bare Starlette: ratio {ratio:.2f} (target >= 0.5)")
 
 
 def main(argv: list[str] | None = None) -> int:
