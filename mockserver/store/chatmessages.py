@@ -8,6 +8,7 @@ joins the agentflow ``execution`` and, on request, each message's ``feedback``.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ def add_messages(db: Database, *messages: dict[str, Any]) -> list[dict[str, Any]
     return rows
 
 
+@functools.cache
 def _insert_sql(count: int) -> str:
     """``seq`` comes from the table itself: each row lands after every stored one, in the given order."""
     marks = ", ".join("?" for _ in MESSAGE_COLUMNS)
