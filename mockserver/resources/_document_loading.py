@@ -105,11 +105,11 @@ class UpsertRequest:
         config = dict(base.get("loaderConfig") or {})
         splitter_config = dict(base.get("splitterConfig") or {})
         loader, splitter = self.selections["loader"], self.selections["splitter"]
-        if loader:  # a selection without a name is the plain-text loader
+        if loader is not None:  # a selection without a name (even `{}`) is the plain-text loader
             name = str(loader.get("name") or "plainText")
             data["loaderId"], data["loaderName"] = name, LABELS.get(name, name)
             config.update(loader.get("config") or {})
-        if splitter:
+        if splitter is not None:
             name = str(splitter.get("name") or "recursiveCharacterTextSplitter")
             data["splitterId"], data["splitterName"] = name, LABELS.get(name, name)
             splitter_config.update(splitter.get("config") or {})

@@ -327,6 +327,20 @@ async def test_upsert_of_binary_files_loads_nothing_and_missing_loaders_are_refu
     error(await upsert(client, admin_headers, MISSING), 404, f"Document store {MISSING} not found")
 
 
+async def test_multipart_loader_without_a_name_is_the_plain_text_loader(
+        client: httpx.AsyncClient, admin_headers: dict[str, str], store: dict[str, Any]) -> None:
+    # The multipart form carries the loader as JSON text, which the spec cannot require a name of: a
+    # schema-valid `{}` selects the plain-text loader (with no text, nothing is loaded) instead of failing.
+    response = await client.post(f"/document-store/upsert/{store['id']}", headers=admin_headers,
+                                 files={"loader": (None, "{}"), "splitter": (None, "{}")})
+    assert response.status_code == 200, response.text
+    assert response.json()["numAdded"] == 0
+    entry = await client.get(f"/document-store/store/{store['id']}", headers=admin_headers)
+    loaders = entry.json()["loaders"]
+    assert [(loader["loaderId"], loader["splitterId"]) for loader in loaders] == \
+        [("plainText", "recursiveCharacterTextSplitter")]
+
+
 async def test_refresh_runs_every_loader(client: httpx.AsyncClient, admin_headers: dict[str, str],
                                          store: dict[str, Any]) -> None:
     ids = [(await upsert(client, admin_headers, store["id"], text)).json()["docId"] for text in (TEXT, "A second.")]
