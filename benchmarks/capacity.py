@@ -5,6 +5,8 @@
    no failed stream. Target: at least 1,000 concurrent streams.
 2. Non-streaming: predictions per second of the mock (`--fast`, no LLM delay) against a bare
    Starlette JSON endpoint on the same uvicorn settings, in the same run. Target ratio: >= 0.5.
+   Two rows in between show where a prediction's time goes: `GET /ping` (the mock's whole request
+   pipeline with no work behind it) and `GET /chatflows/{id}` (one row read and serialised).
 
 The load generator shares the machine with the server, so the figures describe the pair; run it on
 an otherwise idle machine (`uptime` is printed so a busy one is visible).
