@@ -24,7 +24,7 @@ from conformance.families import FAMILIES, Family
 from conformance.ledger import Ledger
 from conformance.spec import SpecIndex
 
-__all__ = ["WriteGuard"]
+__all__ = ["WriteGuard", "is_negative"]
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -33,6 +33,12 @@ PREDICTION = "createPrediction"
 
 #: Writes whose body may turn an assistant into one the run could not delete again.
 ASSISTANT_WRITES = frozenset({"createAssistant", "updateAssistant"})
+
+
+def is_negative(case: Any) -> bool:
+    """Whether schemathesis generated ``case`` to violate the schema."""
+    mode = getattr(getattr(getattr(case, "meta", None), "generation", None), "mode", None)
+    return bool(getattr(mode, "is_negative", False))
 
 
 class WriteGuard:
@@ -69,6 +75,9 @@ class WriteGuard:
             if update is not None:
                 self.updates[update.operation_id] = family
         self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"flowise-conformance:{ledger.run_id}")
+        #: Ids of resources written by requests generated as invalid that the target accepted: what
+        #: they store is schemathesis' junk, so a later response showing it says nothing new.
+        self.tainted: set[str] = set()
         #: Writing requests whose foreign ids were replaced (reported in the run notes).
         self.rewritten = 0
         self.refused = 0
@@ -165,6 +174,8 @@ class WriteGuard:
             return
         operation_id = case.operation.schema.get_operation_id(case.operation)
         data = _payload(response)
+        if is_negative(case) and str(case.method).upper() not in SAFE_METHODS:
+            self._taint(case, data)
         family = self.creates.get(operation_id or "")
         if family is not None:
             self._record_created(family, case, data)
@@ -174,6 +185,15 @@ class WriteGuard:
             # Feedback, leads, upserts: rows hanging off the run's chatflows; deleted with them.
             self._own(data["id"])
             self.ledger.claim(data["id"])
+
+    def _taint(self, case: Any, data: Any) -> None:
+        ids: list[str] = []
+        if str(case.method).upper() in ("PUT", "PATCH"):  # the path names what was written
+            ids += [v for v in (getattr(case, "path_parameters", None) or {}).values() if isinstance(v, str)]
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                ids.append(item["id"])
+        self.tainted.update(ids)
 
     def _own(self, value: str) -> None:
         if value not in self.protected:

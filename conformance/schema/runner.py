@@ -25,7 +25,7 @@ from conformance.schema.checks import registered_checks
 from conformance.schema.collector import EventCollector, OperationVerdict
 from conformance.schema.config import build_config, schemathesis_view
 from conformance.schema.formats import registered_formats
-from conformance.schema.guard import WriteGuard
+from conformance.schema.guard import WriteGuard, is_negative
 from conformance.spec import SpecIndex
 
 __all__ = ["SchemaRun", "run_schema_layer"]
@@ -115,10 +115,6 @@ def _path_params_are_valid(spec: SpecIndex, case: Any) -> bool | None:
     return True
 
 
-def _negative(case: Any) -> bool:
-    mode = getattr(getattr(getattr(case, "meta", None), "generation", None), "mode", None)
-    return bool(getattr(mode, "is_negative", False))
-
 
 def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bool]:
     """A `filter_failure` hook dropping findings that say nothing about the target:
@@ -135,7 +131,9 @@ def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bo
     - "use after free" answered with an empty list: a collection whose members were deleted
       (`DELETE /chatmessage/{id}`) is rightly empty, not gone;
     - a response-schema violation on a request generated as negative data and answered 2xx: the
-      server echoed what it should have refused, which `negative_data_rejection` already reports.
+      server echoed what it should have refused, which `negative_data_rejection` already reports;
+    - a response-schema violation inside a resource such a request wrote (a later `GET` or list
+      showing the stored junk): the same finding again.
     """
 
     def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
@@ -149,9 +147,11 @@ def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bo
             return False
         if kind in REWRITE_SENSITIVE and str(case.id) in guard.rewritten_cases:
             return False
-        if kind == "JsonSchemaError" and _negative(case) and 200 <= getattr(response, "status_code", 0) < 300:
+        if kind == "JsonSchemaError" and is_negative(case) and 200 <= getattr(response, "status_code", 0) < 300:
             # The server accepted schema-violating input and echoed it back: that is one finding,
             # `negative_data_rejection` (a target without input validation), not a second one here.
+            return False
+        if kind == "JsonSchemaError" and guard.tainted and _inside_tainted(response, failure, guard.tainted):
             return False
         if kind == "UseAfterFree" and getattr(response, "status_code", None) == 200:
             try:
@@ -161,6 +161,25 @@ def unjudgeable_failures(spec: SpecIndex, guard: WriteGuard) -> Callable[..., bo
         return True
 
     return filter_failure
+
+
+def _inside_tainted(response: Any, failure: Any, tainted: set[str]) -> bool:
+    """Whether the failing value lies in an object (the body or one on the path to the value) whose
+    ``id`` is one a request generated as invalid wrote."""
+    try:
+        node: Any = json.loads(response.content or b"null")
+    except ValueError:
+        return False
+    for step in [*(getattr(failure, "instance_path", None) or []), None]:
+        if isinstance(node, dict) and node.get("id") in tainted:
+            return True
+        if step is None:
+            break
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return False
 
 
 def _progress_line(event: Any, collector: EventCollector, started: float) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -53,3 +54,36 @@ def test_an_emptied_collection_is_not_a_use_after_free(keep) -> None:  # type: i
     still = SimpleNamespace(status_code=200, content=b'[{"id": "m1"}]')
     assert not keep(None, failure("UseAfterFree"), case("getAllChatMessages"), emptied)
     assert keep(None, failure("UseAfterFree"), case("getAllChatMessages"), still)
+
+
+def test_stored_junk_from_an_accepted_invalid_write_is_not_reported_again() -> None:
+    spec = load_spec(default_spec_path())
+    guard = WriteGuard(ledger=Ledger("run-taint"), spec=spec, read_only=False)
+    keep = unjudgeable_failures(spec, guard)
+    negative = SimpleNamespace(generation=SimpleNamespace(mode=SimpleNamespace(is_negative=True)))
+    positive = SimpleNamespace(generation=SimpleNamespace(mode=SimpleNamespace(is_negative=False)))
+
+    def write(method: str, operation_id: str, meta: object, answer: dict, path: dict | None = None) -> None:
+        schema = SimpleNamespace(get_operation_id=lambda operation: operation_id)
+        sent = SimpleNamespace(id="w", method=method, meta=meta, path_parameters=path or {}, body={},
+                               operation=SimpleNamespace(schema=schema))
+        guard.after_call(None, sent, SimpleNamespace(status_code=200, content=json.dumps(answer).encode(),
+                                                     headers={"content-type": "application/json"}))
+
+    write("POST", "createAssistant", negative, {"id": "junk", "credential": "not a uuid"})
+    write("PUT", "updateAssistant", negative, {"id": "other"}, path={"id": "edited"})
+    write("POST", "createAssistant", positive, {"id": "clean", "credential": "also not a uuid"})
+
+    def schema_failure(path: list) -> object:
+        return type("JsonSchemaError", (), {"instance_path": path})()
+
+    listing = SimpleNamespace(status_code=200, content=json.dumps(
+        [{"id": "clean", "credential": "x"}, {"id": "junk", "credential": "x"}, {"id": "edited", "credential": "x"}]
+    ).encode())
+    assert not keep(None, schema_failure([1, "credential"]), case("listAssistants"), listing)
+    assert not keep(None, schema_failure([2, "credential"]), case("listAssistants"), listing)
+    assert keep(None, schema_failure([0, "credential"]), case("listAssistants"), listing)
+    single = SimpleNamespace(status_code=200, content=b'{"id": "junk", "credential": "x"}')
+    assert not keep(None, schema_failure(["credential"]), case("getAssistantById"), single)
+    clean = SimpleNamespace(status_code=200, content=b'{"id": "clean", "credential": "x"}')
+    assert keep(None, schema_failure(["credential"]), case("getAssistantById"), clean)
