@@ -72,6 +72,18 @@ def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
             exchange("POST", 200, '{"text":"Echo: "}', request_body='{"chatId": "c"}'),
         ),
         (
+            "client-error-500",
+            "not_a_server_error",
+            "createPrediction",
+            exchange("POST", 500, '{"statusCode":500,"success":false,"message":"Error: predictionsServices.buildChatflow - MIME type \\"application/octet-stream\\" is not supported or does not have a valid file extension mapping","stack":{}}'),
+        ),
+        (
+            "client-error-500",
+            "not_a_server_error",
+            "patchDeleteUpsertHistory",
+            exchange("PATCH", 500, '{"statusCode":500,"success":false,"message":"Error: upsertHistoryServices.patchDeleteUpsertHistory - (ids ?? []).filter is not a function","stack":{}}'),
+        ),
+        (
             "leads-get-workspace-404",
             "lead_is_listed",
             "getAllLeadsForChatflow",
@@ -88,6 +100,7 @@ def test_each_deviation_is_recognised(catalogue: Deviations, expected: str, chec
     "evidence",
     [
         exchange(status=500, body='{"statusCode":500,"success":false,"message":"TypeError: x is undefined","stack":{}}'),
+        exchange(status=500, body='{"statusCode":500,"success":false,"message":"TypeError: handler is not a function","stack":{}}'),
         exchange("DELETE", 200, '{"raw":[],"affected":1}'),
         exchange("POST", None, "", error="timeout", request_body='{"question": "hi"}'),
         exchange(status=404, body='{"statusCode":404,"success":false,"message":"Chatflow x not found","stack":{}}'),
