@@ -126,3 +126,18 @@ def test_bad_durations(text: str) -> None:
 
     with pytest.raises(argparse.ArgumentTypeError):
         parse_duration(text)
+
+
+@pytest.mark.slow
+def test_the_smoke_run_of_tox_load_passes_on_the_embedded_mock(tmp_path: Path) -> None:
+    """What `tox -e load` runs (the smoke profile against the embedded mock), shortened: CI's SLO gate."""
+    out = tmp_path / "report"
+    result = flowise_load("--profile", "smoke", "--duration", "8s", "--report-dir", str(out),
+                          "--progress-interval", "0", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["run"]["embedded_mock"] is True
+    assert summary["slo"]["passed"] is True
+    metrics = summary["metrics"]
+    assert metrics["streams_ok"]["value"] > 0 and metrics["error_rate"]["value"] == 0
+    assert metrics["prediction_latency"]["count"] > 0 and metrics["rag_latency"]["count"] > 0
