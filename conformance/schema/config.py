@@ -11,12 +11,11 @@ Choices that matter for safety and for a fair verdict:
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from conformance.profile import TargetProfile
 
-__all__ = ["build_config", "schemathesis_view"]
+__all__ = ["build_config"]
 
 WORKERS = 1
 
@@ -71,37 +70,3 @@ def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
     if seed is not None:
         data["seed"] = seed
     return Config.from_dict(data)
-
-
-def schemathesis_view(document: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the spec in which each `text/event-stream` response is described event by event.
-
-    The spec documents the stream as a string plus `x-flowise-event-schema` (the schema of the JSON
-    on each `data:` line). Before OpenAPI 3.2, schemathesis reads a stream's `schema` as the schema
-    of one parsed event (`{"event", "data"}`, `data` being a string), so this rewrites it into that
-    form: `data` is JSON (`contentMediaType`) matching the event schema (`contentSchema`). Nothing
-    else changes.
-    """
-    view = copy.deepcopy(document)
-    for item in (view.get("paths") or {}).values():
-        for operation in item.values():
-            if not isinstance(operation, dict):
-                continue
-            for response in (operation.get("responses") or {}).values():
-                media = ((response or {}).get("content") or {}).get("text/event-stream")
-                if not isinstance(media, dict) or "x-flowise-event-schema" not in media:
-                    continue
-                pointer = media["x-flowise-event-schema"]
-                reference = pointer if isinstance(pointer, dict) else {"$ref": str(pointer)}
-                media["schema"] = {
-                    "type": "object",
-                    "required": ["data"],
-                    "properties": {
-                        "data": {
-                            "type": "string",
-                            "contentMediaType": "application/json",
-                            "contentSchema": reference,
-                        }
-                    },
-                }
-    return view

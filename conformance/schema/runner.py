@@ -8,6 +8,7 @@ suite's checks, progress lines, outcomes per (operation, check), and schemathesi
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from conformance.profile import TargetProfile
 from conformance.schema.artefacts import SchemathesisArtefacts
 from conformance.schema.checks import registered_checks
 from conformance.schema.collector import EventCollector, OperationVerdict
-from conformance.schema.config import build_config, schemathesis_view
+from conformance.schema.config import build_config
 from conformance.schema.formats import registered_formats
 from conformance.schema.guard import WriteGuard, is_negative
 from conformance.spec import SpecIndex
@@ -209,7 +210,7 @@ def run_schema_layer(
     from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 
     config = build_config(profile, seed=seed)
-    schema = _select(schemathesis.openapi.from_dict(schemathesis_view(spec.document), config=config), profile)
+    schema = _select(schemathesis.openapi.from_dict(copy.deepcopy(spec.document), config=config), profile)
     collector = EventCollector(spec, deviations)
     capabilities = profile.capabilities
     guard = WriteGuard(

@@ -172,6 +172,8 @@ def collect_examples(spec: dict[str, Any]) -> tuple[list[ExampleCase], list[str]
                 add(where, header_obj, header_ptr, header_ptr + "/schema", require=True)
             for media_type, media in (resp.get("content") or {}).items():
                 media_ptr = f"{resp_ptr}/content/{escape(media_type)}"
+                if media_type == "text/event-stream":
+                    continue  # its schema describes one event: check_event_stream_examples reads its streams
                 add(where, media, media_ptr, media_ptr + "/schema", require=True)
 
     # JSON Schema `examples` arrays anywhere in the document (schemas, parameters, headers).
@@ -256,8 +258,16 @@ def check_event_stream_examples(spec: dict[str, Any]) -> list[str]:
                 if not event_schema or "$ref" not in event_schema:
                     findings.append(f"{operation.label}: {media_ptr} lacks x-flowise-event-schema.$ref")
                     continue
+                item = deref(spec, media.get("schema") or {}, f"{media_ptr}/schema")[0]
+                content_schema = ((item.get("properties") or {}).get("data") or {}).get("contentSchema")
+                if content_schema != event_schema:
+                    findings.append(f"{operation.label}: {media_ptr}/schema is not one event whose `data` is JSON "
+                                    f"matching {event_schema['$ref']} (contentSchema)")
                 validator = validator_for(registry, event_schema["$ref"][1:])
-                for _usage, value_ptr, value in _media_examples(spec, media, media_ptr):
+                examples = list(_media_examples(spec, media, media_ptr))
+                if not examples:
+                    findings.append(f"{operation.label}: no example at {media_ptr}")
+                for _usage, value_ptr, value in examples:
                     if not isinstance(value, str) or not value.endswith("\n\n"):
                         findings.append(
                             f"{operation.label}: {value_ptr} is not a stream ending in a blank line"

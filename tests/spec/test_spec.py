@@ -301,8 +301,10 @@ def test_prediction_documents_json_and_event_stream(operations: dict[str, Any], 
     content = operation.op["responses"]["200"]["content"]
     assert set(content) >= {"application/json", "text/event-stream"}
     stream = content["text/event-stream"]
-    assert stream["schema"]["type"] == "string"
     assert stream["x-flowise-event-schema"] == {"$ref": "#/components/schemas/PredictionStreamEvent"}
+    item = spec["components"]["schemas"][stream["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert item["properties"]["data"]["contentMediaType"] == "application/json"
+    assert item["properties"]["data"]["contentSchema"] == stream["x-flowise-event-schema"]
     assert set(operation.op["requestBody"]["content"]) == {
         "application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
@@ -536,6 +538,16 @@ def test_broken_stream_example_is_caught(spec: dict[str, Any]) -> None:
     media["examples"]["chatflow"]["value"] += 'message:\ndata:{"event":"end","data":"done"}\n\n'
     findings = check_event_stream_examples(broken)
     assert any("createPrediction" in f and "examples/chatflow/value" in f for f in findings), report(findings)
+
+
+def test_a_stream_schema_schemathesis_cannot_read_is_caught(spec: dict[str, Any]) -> None:
+    broken = copy.deepcopy(spec)
+    media = broken["paths"]["/prediction/{id}"]["post"]["responses"]["200"]["content"]["text/event-stream"]
+    media["schema"] = {"type": "string"}
+    del media["examples"]
+    findings = check_event_stream_examples(broken)
+    assert any("createPrediction" in f and "contentSchema" in f for f in findings), report(findings)
+    assert any("createPrediction" in f and "no example" in f for f in findings), report(findings)
 
 
 def test_broken_structure_is_caught(spec: dict[str, Any]) -> None:
