@@ -29,7 +29,7 @@ EPILOG = f"""\
 environment (a flag wins over its variable):
   FLOWISE_URL, FLOWISE_API_KEY, FLOWISE_CHATFLOW_ID (comma-separated), FLOWISE_READ_ONLY,
   FLOWISE_EXAMPLES, FLOWISE_TIMEOUT, FLOWISE_ONLY, FLOWISE_REPORT_DIR, FLOWISE_JUNIT,
-  FLOWISE_STRICT, FLOWISE_RATE_LIMIT, FLOWISE_MAX_BODY, FLOWISE_SPEC
+  FLOWISE_STRICT, FLOWISE_RATE_LIMIT, FLOWISE_MAX_BODY, FLOWISE_SPEC, FLOWISE_SEED
 
 exit codes:
 {help_table()}
@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--strict", action="store_true", default=None, help="known upstream deviations fail the run too")
     add("--rate-limit", type=float, metavar="R", help="at most R requests per second")
     add("--max-body", metavar="SIZE", help="the target's FLOWISE_FILE_SIZE_LIMIT, e.g. 50mb (enables the 413 test)")
+    add("--seed", type=int, metavar="N", help="schemathesis' seed: the same seed generates the same requests again "
+        "(each run's seed is in its report notes)")
     add("--spec", metavar="PATH", help="the OpenAPI document (default spec/flowise.openapi.yaml)")
     add("--layer", choices=["all", "schema", "semantics"], default="all", help="run one layer only (default all)")
     add("-v", "--verbose", action="count", default=0, help="more pytest output")
@@ -87,6 +89,7 @@ def _options(args: argparse.Namespace) -> dict[str, object]:
         "rate_limit": args.rate_limit,
         "max_body": args.max_body,
         "spec": args.spec,
+        "seed": args.seed,
     }
 
 
@@ -141,6 +144,8 @@ def pytest_args(profile: TargetProfile, *, layer: str, verbose: int) -> list[str
         args += ["--flowise-junit", str(profile.junit)]
     if profile.rate_limit:
         args += ["--flowise-rate-limit", str(profile.rate_limit)]
+    if profile.seed is not None:
+        args += ["--flowise-seed", str(profile.seed)]
     if profile.max_body:
         args += ["--flowise-max-body", str(profile.max_body)]
     return args

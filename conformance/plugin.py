@@ -50,6 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--flowise-strict", action="store_true", default=False, help="known deviations fail the run")
     add("--flowise-rate-limit", type=float, metavar="R", help="at most R requests per second")
     add("--flowise-max-body", metavar="SIZE", help="the target's FLOWISE_FILE_SIZE_LIMIT (enables the 413 test)")
+    add("--flowise-seed", type=int, metavar="N", help="schemathesis' seed (replays a run's generated requests)")
     add("--flowise-spec", metavar="PATH", help="the OpenAPI spec (default: spec/flowise.openapi.yaml)")
     add("--flowise-run-id", metavar="ID", help="run id used in resource names (default: generated)")
 
@@ -72,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "rate_limit": config.getoption("flowise_rate_limit"),
         "max_body": config.getoption("flowise_max_body"),
         "spec": config.getoption("flowise_spec"),
+        "seed": config.getoption("flowise_seed"),
     }
     try:
         profile = build_profile(options, os.environ, run_id=config.getoption("flowise_run_id") or new_run_id())

@@ -3,7 +3,7 @@
 Precedence, highest first: command-line flags (or their pytest `--flowise-*` twins), environment
 variables (`FLOWISE_URL`, `FLOWISE_API_KEY`, `FLOWISE_CHATFLOW_ID`, `FLOWISE_READ_ONLY`,
 `FLOWISE_EXAMPLES`, `FLOWISE_TIMEOUT`, `FLOWISE_ONLY`, `FLOWISE_REPORT_DIR`, `FLOWISE_JUNIT`,
-`FLOWISE_STRICT`, `FLOWISE_RATE_LIMIT`, `FLOWISE_MAX_BODY`, `FLOWISE_SPEC`), then the defaults
+`FLOWISE_STRICT`, `FLOWISE_RATE_LIMIT`, `FLOWISE_MAX_BODY`, `FLOWISE_SPEC`, `FLOWISE_SEED`), then the defaults
 below. Only the edges (`cli.py`, `plugin.py`) read the environment; they pass it in here.
 
 Capabilities are not assumed: `probe.py` and `fixtures.py` find them out, and every test that needs
@@ -147,6 +147,8 @@ class TargetProfile:
     rate_limit: float | None = None
     #: The target's body-size limit in bytes, when the operator knows it (enables the 413 test).
     max_body: int | None = None
+    #: schemathesis' seed; None draws a new one (every run's seed is in its report notes).
+    seed: int | None = None
     spec_path: Path = field(default_factory=default_spec_path)
     run_id: str = ""
     capabilities: Capabilities = field(default_factory=Capabilities)
@@ -215,6 +217,7 @@ def build_profile(options: Mapping[str, object], env: Mapping[str, str], *, run_
     report_dir = _pick(options, env, "report_dir", "FLOWISE_REPORT_DIR")
     junit = _pick(options, env, "junit", "FLOWISE_JUNIT")
     spec = _pick(options, env, "spec", "FLOWISE_SPEC")
+    seed = _pick(options, env, "seed", "FLOWISE_SEED")
     api_key = _pick(options, env, "api_key", "FLOWISE_API_KEY")
     return TargetProfile(
         base_url=normalise_base_url(str(url)),
@@ -229,6 +232,7 @@ def build_profile(options: Mapping[str, object], env: Mapping[str, str], *, run_
         strict=_flag(_pick(options, env, "strict", "FLOWISE_STRICT") or False, name="strict"),
         rate_limit=float(_number(rate_limit, name="rate-limit", kind=float, minimum=0.01)) if _given(rate_limit) else None,
         max_body=(max_body if isinstance(max_body, int) else parse_size(str(max_body))) if max_body else None,
+        seed=int(_number(seed, name="seed", kind=int, minimum=0)) if _given(seed) else None,
         spec_path=Path(str(spec)) if spec else default_spec_path(),
         run_id=run_id,
     )

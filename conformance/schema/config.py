@@ -67,6 +67,7 @@ def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
         data["headers"] = {"Authorization": f"Bearer {profile.api_key}"}
     if profile.rate_limit:
         data["rate-limit"] = _rate(profile.rate_limit)
+    seed = seed if seed is not None else profile.seed
     if seed is not None:
         data["seed"] = seed
     return Config.from_dict(data)

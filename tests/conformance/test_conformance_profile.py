@@ -40,11 +40,25 @@ def test_environment_flags_and_sizes() -> None:
         ({"url": "http://x", "timeout": 0}, "timeout"),
         ({"url": "http://x", "read_only": "perhaps"}, "boolean"),
         ({"url": "http://x", "max_body": "lots"}, "size"),
+        ({"url": "http://x", "seed": -1}, "seed"),
     ],
 )
 def test_bad_values_stop_early(options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build_profile(options, {}, run_id="r-4")
+
+
+def test_a_seed_reaches_schemathesis_and_the_pytest_run() -> None:
+    from conformance.cli import pytest_args
+    from conformance.schema.config import build_config
+
+    profile = build_profile({}, {"FLOWISE_URL": "http://x", "FLOWISE_SEED": "0"}, run_id="r-5")
+    assert profile.seed == 0
+    assert build_config(profile).seed == 0
+    args = pytest_args(profile, layer="schema", verbose=0)
+    assert args[args.index("--flowise-seed") + 1] == "0"
+    unseeded = build_profile({}, {"FLOWISE_URL": "http://x"}, run_id="r-6")
+    assert unseeded.seed is None and "--flowise-seed" not in pytest_args(unseeded, layer="schema", verbose=0)
 
 
 def test_parse_size() -> None:
