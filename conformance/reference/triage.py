@@ -176,6 +176,9 @@ def render_triage(results: dict[str, Any] | None, triaged: list[Triaged], *, sou
     for item in triaged:
         verdicts[item.verdict] = verdicts.get(item.verdict, 0) + 1
     lines.append("Verdicts: " + (", ".join(f"{name} {count}" for name, count in sorted(verdicts.items())) or "no failures"))
+    seed = re.search(r"\bseed (\d+)", str((results.get("notes") or {}).get("schemathesis", "")))
+    if seed:
+        lines.append(f"Replay the schema layer's requests: `--suite-args '--seed {seed[1]}'`")
     lines += ["", "## Failures", "",
               "An outcome that groups several distinct failures is judged on the exchange it carries; the "
               "others are in `conformance/schemathesis-events.ndjson`.", ""]

@@ -65,9 +65,10 @@ def test_unknown_verdicts_are_refused() -> None:
 
 def test_triage_md_lists_failures_deviations_and_untriaged_exchanges(tmp_path: Path) -> None:
     source = tmp_path / "results.json"
-    source.write_text(json.dumps(results()))
+    source.write_text(json.dumps({**results(), "notes": {"schemathesis": "4.32.5, seed 1234, 219 scenarios"}}))
     write_triage(source, tmp_path / "triage.md", load_rules(RULES))
     text = (tmp_path / "triage.md").read_text()
+    assert "`--suite-args '--seed 1234'`" in text
     assert "| 1 | getToolById | status_code_conformance | got 500 (HTTP 500) | spec error | document the 500 |" in text
     assert "- `delete-missing-200`: 1 result(s)" in text
     assert "### createLead / content_type_conformance" in text
