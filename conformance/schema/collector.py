@@ -80,6 +80,10 @@ class EventCollector:
         self.running_time = 0.0
         #: The last unanswered request per operation (set by the run's `after_network_error` hook).
         self.network_errors: dict[str, Exchange] = {}
+        #: Per phase: errors schemathesis tied to an operation (each is that operation's own outcome),
+        #: and whether any was not tied to one.
+        self.operation_errors: dict[str, int] = defaultdict(int)
+        self.run_errors: set[str] = set()
 
     # -- names -------------------------------------------------------------------------------------
 
@@ -100,7 +104,11 @@ class EventCollector:
         if isinstance(event, events.PhaseFinished):
             name = event.phase.name.value
             skip = event.phase.skip_reason
-            self.phases[name] = f"{event.status.value}" + (f" ({skip.value})" if skip is not None else "")
+            status = f"{event.status.value}" + (f" ({skip.value})" if skip is not None else "")
+            if status == "error" and name not in self.run_errors and self.operation_errors.get(name):
+                # The phase ran; some of its requests failed, and each is reported on its operation.
+                status = f"ran ({self.operation_errors[name]} request errors, reported per operation)"
+            self.phases[name] = status
         elif isinstance(event, events.ScenarioFinished):
             if not event.is_test_scenario:
                 return
@@ -161,6 +169,10 @@ class EventCollector:
         exchange = self.network_errors.get(operation) if event.related_to_operation else None
         check = "request_completes" if exchange is not None and exchange.error else "schemathesis_error"
         phase = event.phase.value if event.phase is not None else "run"
+        if event.related_to_operation:
+            self.operation_errors[phase] += 1
+        else:
+            self.run_errors.add(phase)
         self._add(operation, check, text[:2000], exchange, phase)
 
     # -- results -----------------------------------------------------------------------------------

@@ -22,11 +22,13 @@ def test_plain_schemathesis_run_passes_against_the_mock(tmp_path: Path) -> None:
     st = str(Path(sys.executable).parent / "st") if (Path(sys.executable).parent / "st").exists() else shutil.which("st")
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "conformance.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
     with EmbeddedMock(env=dict(os.environ), log_path=tmp_path / "mock.log") as mock:
+        # Run from a scratch folder (schemathesis keeps a cache where it runs), naming the repository's config.
         result = subprocess.run(
-            [st, "run", "spec/flowise.openapi.yaml", "--url", f"{mock.base_url}/api/v1",
+            [st, "--config-file", str(ROOT / "schemathesis.toml"), "run", str(ROOT / "spec" / "flowise.openapi.yaml"),
+             "--url", f"{mock.base_url}/api/v1",
              "-H", f"Authorization: Bearer {mock.api_key}", "--exclude-tag", "apikey",
              "--max-examples", "5", "--seed", "20261123", "--no-color"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
         )
     output = result.stdout + result.stderr
     assert "Configuration:" in output and "schemathesis.toml" in output, output[-2000:]
