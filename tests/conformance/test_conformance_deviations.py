@@ -92,6 +92,12 @@ def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
         (
             "client-error-500",
             "not_a_server_error",
+            "upsertDocument",
+            exchange("POST", 500, '{"statusCode":500,"success":false,"message":"Error: documentStoreServices.upsertDocStoreMiddleware - Vector store not configured","stack":{}}'),
+        ),
+        (
+            "client-error-500",
+            "not_a_server_error",
             "patchDeleteUpsertHistory",
             exchange("PATCH", 500, '{"statusCode":500,"success":false,"message":"Error: upsertHistoryServices.patchDeleteUpsertHistory - (ids ?? []).filter is not a function","stack":{}}'),
         ),
