@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import Response
 
 from mockserver import MockSettings, create_app
 from mockserver.errors import FlowiseError
@@ -233,3 +234,22 @@ async def test_absurdly_nested_json_is_a_400_not_a_crash() -> None:
             r = await client.post("/api/v1/things", content=b'{"name": "x", "size": ' + body + b"}",
                                   headers={**AUTH, "content-type": "application/json"})
             assert_flowise_error(r, 400)
+
+
+class _BrokenResponse(Response):
+    """A response that fails while being sent, before it starts: the pipeline cannot see that happen."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("the socket was gone")
+
+
+async def test_a_response_failing_to_send_still_answers_a_flowise_500() -> None:
+    async def broken(call: Call) -> Any:
+        return _BrokenResponse()
+
+    registry = {**REGISTRY, "pingServer": broken}
+    app = create_app(MockSettings(db=":memory:", api_key=KEY, log_requests=False), spec=Spec(copy.deepcopy(TINY)),
+                     registry=registry)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
+        body = assert_flowise_error(await client.get("/api/v1/ping"), 500)
+    assert "RuntimeError: the socket was gone" in body["message"]
