@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import ssl
 import statistics
 import subprocess
@@ -26,13 +25,9 @@ from pathlib import Path
 
 import httpx
 
+from load.target import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], fraction: float) -> float:

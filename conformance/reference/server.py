@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from conformance.embedded import free_port
 from conformance.reference.install import Installation
 
 __all__ = [
@@ -47,13 +47,6 @@ Log = Callable[[str], None]
 
 class ServerError(RuntimeError):
     """A process did not start or did not become ready; the message points at its log."""
-
-
-def free_port() -> int:
-    """A port nothing listens on right now, on the loopback interface."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 import uuid
@@ -25,6 +24,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from conformance.embedded import free_port
 
 API_KEY = "sk-fake-flowise-key"
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
@@ -205,16 +206,10 @@ def build_app(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None
     return recorded
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serving(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None = None) -> Iterator[str]:
     """Run the app on 127.0.0.1:<free port> in a thread; yields its base URL, stops it after."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(build_app(breakage, log), host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -5,17 +5,23 @@ test here also checks the handlers against the contract. ``client`` talks to the
 paths relative to ``/api/v1``; ``make_client`` builds further apps with other settings
 (``quirks="flowise-3.1"``, ``no_auth=True``...); ``key_headers`` creates a real API key with chosen
 permissions through ``POST /apikey``, the way a Flowise user would. Tests are plain ``async def``
-(pytest-asyncio runs in auto mode).
+(pytest-asyncio runs in auto mode). ``serve_over_socket`` runs a mock under uvicorn on a loopback port, in
+a thread, for tests that need a real socket.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
+from conformance.embedded import free_port
 from mockserver import MockSettings, create_app
 from mockserver.spec import Spec, load_spec
 
@@ -115,3 +121,26 @@ def key_headers(client: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, 
         return await create_key(client, *permissions, name=name)
 
     return create
+
+
+@contextmanager
+def _serve(settings: MockSettings) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def serve_over_socket() -> Callable[[MockSettings], AbstractContextManager[str]]:
+    """``with serve_over_socket(settings) as root:`` a mock on ``root`` (``http://127.0.0.1:<port>``)."""
+    return _serve

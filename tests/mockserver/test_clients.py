@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from mockserver import MockSettings, create_app
+from mockserver import MockSettings
 
 ADMIN = {"Authorization": "Bearer test-admin-key"}
 MEMORY_FLOW = {"nodes": [{"id": "bufferMemory_0", "data": {"id": "bufferMemory_0", "name": "bufferMemory",
@@ -40,30 +37,14 @@ const { FlowiseClient } = require('flowise-sdk');
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[str, str]]:
+def server(serve_over_socket: Callable[[MockSettings], AbstractContextManager[str]]) -> Iterator[tuple[str, str]]:
     """A mock on a free loopback port with one memory chatflow: ``(root URL, chatflow id)``."""
     settings = MockSettings(db=":memory:", api_key="test-admin-key", log_requests=False, fast=True)
-    port = free_port()
-    instance = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    root = f"http://127.0.0.1:{port}"
-    created = httpx.post(f"{root}/api/v1/chatflows", headers=ADMIN,
-                         json={"name": "clients", "flowData": json.dumps(MEMORY_FLOW), "type": "CHATFLOW"})
-    yield root, created.json()["id"]
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with serve_over_socket(settings) as root:
+        created = httpx.post(f"{root}/api/v1/chatflows", headers=ADMIN,
+                             json={"name": "clients", "flowData": json.dumps(MEMORY_FLOW), "type": "CHATFLOW"})
+        yield root, created.json()["id"]
 
 
 def test_python_sdk_streams_and_answers(server: tuple[str, str]) -> None:

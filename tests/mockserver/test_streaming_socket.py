@@ -7,17 +7,15 @@ how a connection ends needs a real server.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from mockserver import MockSettings, create_app
+from mockserver import MockSettings
 
 ADMIN = {"Authorization": "Bearer test-admin-key"}
 START = {"id": "startAgentflow_0", "data": {"id": "startAgentflow_0", "label": "Start", "name": "startAgentflow",
@@ -26,27 +24,12 @@ LLM = {"id": "llmAgentflow_0", "data": {"id": "llmAgentflow_0", "label": "LLM", 
                                         "category": "Agent Flows", "inputs": {}}}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
+def base_url(serve_over_socket: Callable[[MockSettings], AbstractContextManager[str]]) -> Iterator[str]:
     settings = MockSettings(db=":memory:", api_key="test-admin-key", log_requests=False, ttft_ms=0, itl_ms=5,
                             answer_tokens=60, heartbeat_s=0.05)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/api/v1"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_over_socket(settings) as root:
+        yield f"{root}/api/v1"
 
 
 def create_flow(client: httpx.Client, flow: dict[str, Any], kind: str = "CHATFLOW") -> str:
