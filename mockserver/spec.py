@@ -250,9 +250,7 @@ class Spec:
         if pointer in self._uuid_pointers:  # the commonest parameter, checked without a validator
             if isinstance(instance, str) and _UUID.match(instance):
                 return []
-        fast = self._fast.get(pointer, ...)
-        if fast is ...:
-            fast = self.fast_validator(pointer)
+        fast = self.fast_validator(pointer)
         if fast is not None:
             try:
                 if fast.is_valid(instance):
