@@ -36,6 +36,11 @@ class Timing:
     itl_dist: str = "fixed"
     tokens_per_chunk: int = 1
 
+    @property
+    def instant(self) -> bool:
+        """No delay at all (``--fast``, or both knobs at 0): a generation takes no time."""
+        return self.ttft <= 0 and self.itl <= 0
+
     @classmethod
     def from_settings(cls, settings: MockSettings) -> Timing:
         if settings.fast:
@@ -52,7 +57,7 @@ class Timing:
             changes["itl"] = itl_ms / 1000.0
         if tokens_per_chunk is not None:
             changes["tokens_per_chunk"] = tokens_per_chunk
-        return replace(self, **changes)
+        return replace(self, **changes) if changes else self
 
     def intervals(self, count: int, rng: random.Random) -> Iterator[float]:
         """``count`` inter-token gaps drawn from the distribution (mean ``itl``)."""

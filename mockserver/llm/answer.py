@@ -28,6 +28,10 @@ __all__ = ["Answer", "Attachment", "Prompt", "compose", "follow_up_prompts", "sp
 _DOC = re.compile(r"<doc name='([^']*)'>(.*?)</doc>\s*", re.DOTALL)
 _TOKEN = re.compile(r"\s*\S+\s*")
 _MAX_QUOTE = 300
+_ANSWER_CACHE_SIZE = 4096
+_CACHED_MATERIAL_MAX = 8192
+#: (prompt material, answer_tokens) -> (text, tokens), oldest first.
+_ANSWERS: dict[tuple[str, int | None], tuple[str, tuple[str, ...]]] = {}
 
 _BANK = (
     "This reply comes from the Flowise mock's deterministic model.",
@@ -89,8 +93,9 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text) if text.strip() else ([text] if text else [])
 
 
-def _digest(prompt: Prompt) -> int:
-    material = json.dumps(
+def _material(prompt: Prompt) -> str:
+    """Every input of the answer as one canonical JSON text: the digest's input and the cache's key."""
+    return json.dumps(
         {
             "q": prompt.question,
             "h": [[t.role, t.content] for t in prompt.history],
@@ -104,6 +109,9 @@ def _digest(prompt: Prompt) -> int:
         ensure_ascii=False,
         default=str,
     )
+
+
+def _digest(material: str) -> int:
     return int.from_bytes(hashlib.blake2b(material.encode("utf-8"), digest_size=8).digest(), "big")
 
 
@@ -157,7 +165,7 @@ def _attachment_sentence(attachment: Attachment) -> str:
     return f'You attached "{attachment.name}" ({count} words), which begins: "{opening}".'
 
 
-def _sentences(prompt: Prompt) -> list[str]:
+def _sentences(prompt: Prompt, digest: int) -> list[str]:
     inlined, question = split_inlined_docs(prompt.question)
     question = question.strip()
     parts = [f'You asked: "{_quote(question)}".' if question else "You sent no question."]
@@ -173,7 +181,7 @@ def _sentences(prompt: Prompt) -> list[str]:
         parts.append(f'According to {_source_name(metadata, index)} [{index}]: "{snippet}".')
     if prompt.variables:
         parts.append("Variables: " + ", ".join(f"{k}={v}" for k, v in prompt.variables) + ".")
-    parts.append(_BANK[_digest(prompt) % len(_BANK)])
+    parts.append(_BANK[digest % len(_BANK)])
     return parts
 
 
@@ -193,13 +201,26 @@ def _fit(tokens: list[str], length: int, digest: int) -> list[str]:
 
 
 def compose(prompt: Prompt, *, answer_tokens: int | None = None) -> Answer:
-    """The answer to ``prompt``; ``answer_tokens`` pads or cuts it to exactly that many tokens."""
-    text = " ".join(_sentences(prompt))
-    tokens = tokenize(text)
-    if answer_tokens:
-        tokens = _fit(tokens, answer_tokens, _digest(prompt))
-        text = "".join(tokens)
-    return Answer(text=text, tokens=tokens)
+    """The answer to ``prompt``; ``answer_tokens`` pads or cuts it to exactly that many tokens.
+
+    Answers are a pure function of the prompt, so the last few thousand short prompts' answers are kept: a
+    load test asking the same question over and over costs one composition, not one per request."""
+    material = _material(prompt)
+    key = (material, answer_tokens)
+    found = _ANSWERS.get(key)
+    if found is None:
+        digest = _digest(material)
+        text = " ".join(_sentences(prompt, digest))
+        tokens = tokenize(text)
+        if answer_tokens:
+            tokens = _fit(tokens, answer_tokens, digest)
+            text = "".join(tokens)
+        found = (text, tuple(tokens))
+        if len(material) <= _CACHED_MATERIAL_MAX:
+            if len(_ANSWERS) >= _ANSWER_CACHE_SIZE:
+                del _ANSWERS[next(iter(_ANSWERS))]
+            _ANSWERS[key] = found
+    return Answer(text=found[0], tokens=list(found[1]))
 
 
 def follow_up_prompts(question: str, answer: str) -> list[str]:

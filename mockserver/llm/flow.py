@@ -13,6 +13,7 @@ true (Flowise's ``replaceInputsWithConfig``); a dict value keyed by node id targ
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -197,7 +198,7 @@ def _read_agentflow(profile: FlowProfile) -> None:
 
 def read_profile(chatflow: dict[str, Any], overrides: dict[str, Any] | None = None) -> FlowProfile:
     """Read ``chatflow`` (a ``chat_flow`` row) into a profile; ``overrides`` are already gated by the caller."""
-    flow = json_object(chatflow.get("flowData"))
+    flow, var_names = _read_flow_data(chatflow.get("flowData"))
     raw_nodes = [n for n in flow.get("nodes") or [] if isinstance(n, dict)]
     nodes = [Node.from_json(n) for n in raw_nodes]
     if overrides:
@@ -213,6 +214,20 @@ def read_profile(chatflow: dict[str, Any], overrides: dict[str, Any] | None = No
         _read_agentflow(profile)
     else:
         _read_chatflow(profile)
-    text = chatflow.get("flowData") if isinstance(chatflow.get("flowData"), str) else json.dumps(flow)
-    profile.var_names = sorted(set(_VAR_REF.findall(text)))
+    profile.var_names = list(var_names)
     return profile
+
+
+def _read_flow_data(flow_data: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The flowData object and the ``$vars`` it names. A stored flowData is text; its parse is cached."""
+    if isinstance(flow_data, str):
+        return _parse_flow_data(flow_data)
+    flow = json_object(flow_data)
+    return flow, tuple(sorted(set(_VAR_REF.findall(json.dumps(flow)))))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_flow_data(text: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Shared by every prediction on the same flow, so read-only: ``Node.from_json`` copies what it keeps.
+    A real flow's JSON runs to tens of kilobytes, which would otherwise be parsed on every request."""
+    return json_object(text), tuple(sorted(set(_VAR_REF.findall(text))))

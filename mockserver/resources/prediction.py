@@ -384,8 +384,10 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     run_class = AgentflowRun if chatflow.get("type") == "AGENTFLOW" else ChatflowRun
     run = run_class(call, chatflow, inp, chat_id, rule, chat_type)
     timing = faults.timing(call.settings)
-    rng = random.Random(_seed(chatflow["id"], chat_id, inp.question, call.settings.llm_seed))
     settings = call.settings
+    if not streaming and timing.instant:
+        return run.json()
+    rng = random.Random(_seed(chatflow["id"], chat_id, inp.question, call.settings.llm_seed))
     if streaming:
         control = register_stream(call.state.extras, f"{chatflow['id']}_{chat_id}")
         frames = paced_frames(run.plan(timing), timing=timing, rng=rng, extras=call.state.extras,

@@ -111,6 +111,23 @@ def test_overrides_apply_per_key_and_per_node() -> None:
     assert not follow_ups_enabled({"followUpPrompts": json.dumps({"status": False})})
 
 
+def test_an_override_does_not_leak_into_the_next_read_of_the_same_flow() -> None:
+    """The parsed flowData is shared between reads of one flow: an override must change only its own copy."""
+    row = chatflow({"nodes": [node("a", "memoryVectorStore", "Vector Stores", topK="4", tags=["x"])], "edges": []})
+    assert read_profile(row, {"topK": "1", "tags": ["y"]}).node("a").inputs["topK"] == "1"
+    again = read_profile(dict(row))
+    assert again.node("a").inputs["topK"] == "4" and again.node("a").inputs["tags"] == ["x"]
+
+
+def test_a_repeated_prompt_gets_an_answer_of_its_own() -> None:
+    """Answers to a repeated prompt are remembered; changing one caller's tokens must not change the next's."""
+    first = compose(Prompt(question="cache me"), answer_tokens=8)
+    first.tokens.append("junk")
+    second = compose(Prompt(question="cache me"), answer_tokens=8)
+    assert len(second.tokens) == 8 and "".join(second.tokens) == second.text == first.text
+    assert compose(Prompt(question="cache me")).text != second.text  # the length is part of the key
+
+
 def test_calculator_computes_and_other_tools_echo() -> None:
     assert calculate("what is (2 + 3) * 4?") == "20"
     assert calculate("no maths here") is None
