@@ -15,7 +15,6 @@ import logging
 import re
 import time
 import traceback
-import uuid
 from typing import Any
 
 from fastapi import FastAPI
@@ -36,7 +35,7 @@ from mockserver.ratelimit import RateLimits
 from mockserver.settings import MockSettings
 from mockserver.spec import Operation, Spec, describe, load_spec
 from mockserver.state import MockState
-from mockserver.store.db import Database, json_object
+from mockserver.store.db import Database, json_object, new_id
 
 __all__ = ["create_app"]
 
@@ -445,7 +444,7 @@ def build_state(settings: MockSettings, spec: Spec | None = None,
     db = Database(settings.db)
     workspace_id = db.meta("workspaceId")
     if workspace_id is None:
-        workspace_id = str(uuid.uuid4())
+        workspace_id = new_id()
         db.set_meta("workspaceId", workspace_id)
     state = MockState(settings=settings, db=db, spec=spec, workspace_id=workspace_id)
     keys = KeyRing(db, workspace_id)

@@ -13,12 +13,11 @@ import hashlib
 import hmac
 import json
 import secrets
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import FlowiseError, GateUnauthorizedError
-from mockserver.store.db import Database, now_iso
+from mockserver.store.db import Database, new_id, now_iso
 
 if TYPE_CHECKING:
     from mockserver.operations import Call
@@ -134,7 +133,7 @@ class KeyRing:
         """Store a new key and return its row and the plain key (the only moment the plain key exists)."""
         plain = key or secrets.token_urlsafe(32)
         row = {
-            "id": str(uuid.uuid4()), "keyName": name, "keyHash": _digest(plain), "apiSecret": _scrypt_secret(plain),
+            "id": new_id(), "keyName": name, "keyHash": _digest(plain), "apiSecret": _scrypt_secret(plain),
             "keyPreview": _preview(plain), "permissions": json.dumps(permissions), "workspaceId": self.workspace_id,
             "updatedDate": now_iso(),
         }

@@ -9,7 +9,6 @@ With auth on, they need a valid API key like any management route.
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from mockserver.auth import key_from_header
 from mockserver.errors import FlowiseError, GateUnauthorizedError
 from mockserver.state import MockState
-from mockserver.store.db import now_iso, to_json_text
+from mockserver.store.db import new_id, now_iso, to_json_text
 
 __all__ = ["FIXTURE_TABLES", "control_routes", "load_fixtures", "read_fixtures"]
 
@@ -72,7 +71,7 @@ def load_fixtures(state: MockState, data: dict[str, Any]) -> dict[str, int]:
                 if not isinstance(raw, dict):
                     raise ValueError(f"fixtures: each {family} entry must be a mapping")
                 row = {**_DEFAULTS.get(table, {}), **raw}
-                row.setdefault("id", str(uuid.uuid4()))
+                row.setdefault("id", new_id())
                 stamp = now_iso()
                 row.setdefault("date" if table == "upsert_history" else "createdDate", stamp)
                 if has_updated:

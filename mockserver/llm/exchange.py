@@ -9,12 +9,11 @@ row whose ``executionData`` is the executed-data array, referenced by both messa
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.store.chatmessages import add_messages, dump_json
-from mockserver.store.db import Database, now_iso
+from mockserver.store.db import Database, new_id, now_iso
 
 __all__ = ["Exchange", "save_execution"]
 
@@ -32,7 +31,7 @@ class Exchange:
     asked_at: str = field(default_factory=now_iso)
     file_uploads: list[dict[str, Any]] | None = None
     lead_email: str | None = None
-    answer_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    answer_id: str = field(default_factory=new_id)
     execution_id: str | None = None
     saved: bool = False
 

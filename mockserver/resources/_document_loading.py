@@ -16,7 +16,6 @@ import binascii
 import json
 import logging
 import mimetypes
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from mockserver.llm.chunking import (
     split_documents,
 )
 from mockserver.resources.attachments import decode_text, safe_filename, store_file
-from mockserver.store.db import json_object, now_iso
+from mockserver.store.db import json_object, new_id, now_iso
 
 __all__ = ["UpsertRequest", "flag", "json_field", "load_and_split", "read_upload", "remove_stored_file",
            "store_files", "top_k", "upsert_flow_data", "uses_stored_files"]
@@ -268,7 +267,7 @@ def store_files(config: dict[str, Any], files_dir: Path) -> list[dict[str, Any]]
             name, mime, raw = _decode_uri(uri)
             saved = store_file(files_dir, [], name, raw).name
             names.append(saved)
-            entries.append({"id": str(uuid.uuid4()), "name": saved, "mimePrefix": mime, "size": len(raw),
+            entries.append({"id": new_id(), "name": saved, "mimePrefix": mime, "size": len(raw),
                             "status": "NEW", "uploaded": now_iso()})
         if uris:
             config[key] = STORED + json.dumps(names, separators=(",", ":"), ensure_ascii=False)

@@ -10,14 +10,13 @@ given) and the not-found/delete answers, whose real-server deviation is read fro
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mockserver import quirks
 from mockserver.errors import FlowiseError
-from mockserver.store.db import now_iso, page_window, to_json_text
+from mockserver.store.db import new_id, now_iso, page_window, to_json_text
 
 if TYPE_CHECKING:
     from mockserver.operations import Call
@@ -39,10 +38,6 @@ __all__ = [
 ]
 
 Shape = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def as_bool(value: Any) -> bool | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from mockserver.resources import _document_loading as loading
 from mockserver.resources._shape import missing
 from mockserver.store import document_store as stores
 from mockserver.store import vectors
-from mockserver.store.db import json_value, now_iso
+from mockserver.store.db import json_value, new_id, now_iso
 
 __all__: list[str] = []
 
@@ -240,7 +239,7 @@ def _upsert(call: Call, store: dict[str, Any], item: dict[str, Any], *, refresh:
             raise missing(call, f"Document loader {request.doc_id} not found", where=f"{_SERVICE}.{where}")
     data = request.loader_data(base, uploads)
     keep_id = request.doc_id and (refresh or request.replace_existing)
-    entry_id = request.doc_id if keep_id else str(uuid.uuid4())
+    entry_id = request.doc_id if keep_id else new_id()
     store, _ = _process(call, store, entry_id, data)
     configs = request.vector_configs()
     if configs:
@@ -294,7 +293,7 @@ async def query_vector_store(call: Call) -> dict[str, Any]:
     for hit in hits:
         chunk = stores.find_chunk(call.db, store["id"], content=hit.page_content)
         docs.append({"pageContent": hit.page_content, "metadata": hit.metadata,
-                     "id": chunk["id"] if chunk else str(uuid.uuid4()), "chunkNo": chunk["chunkNo"] if chunk else -1})
+                     "id": chunk["id"] if chunk else new_id(), "chunkNo": chunk["chunkNo"] if chunk else -1})
     return {"timeTaken": took, "docs": docs}
 
 

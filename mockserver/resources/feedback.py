@@ -11,14 +11,13 @@ The contract answers 409; ``--quirks flowise-3.1`` answers Flowise's 500. A clie
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.resources._shape import missing
-from mockserver.store.db import now_iso
+from mockserver.store.db import new_id, now_iso
 
 __all__: list[str] = []
 
@@ -52,7 +51,7 @@ def _create(call: Call, body: dict[str, Any]) -> dict[str, Any]:
                                     "UNIQUE constraint failed: chat_message_feedback.messageId")
         raise FlowiseError(409, f"Feedback for message {message_id} already exists")
     row = {"chatflowid": message["chatflowid"], "chatId": message["chatId"], "messageId": message_id,
-           "rating": body.get("rating"), "content": body.get("content"), "id": str(uuid.uuid4()),
+           "rating": body.get("rating"), "content": body.get("content"), "id": new_id(),
            "createdDate": now_iso()}
     call.db.insert("chat_message_feedback", row)
     return row

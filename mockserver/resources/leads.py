@@ -11,12 +11,11 @@ first; under ``--quirks flowise-3.1`` it answers the real server's 404 ``workspa
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
-from mockserver.store.db import now_iso
+from mockserver.store.db import new_id, now_iso
 
 __all__: list[str] = []
 
@@ -27,8 +26,8 @@ async def create_lead(call: Call) -> dict[str, Any]:
     if not body.get("chatflowid"):
         raise FlowiseError(400, "Invalid request body: chatflowid is required")
     row = {"name": body.get("name"), "email": body.get("email"), "phone": body.get("phone"),
-           "chatflowid": body["chatflowid"], "chatId": body["chatId"] if body.get("chatId") is not None else str(uuid.uuid4()),
-           "id": str(uuid.uuid4()), "createdDate": now_iso()}
+           "chatflowid": body["chatflowid"], "chatId": body["chatId"] if body.get("chatId") is not None else new_id(),
+           "id": new_id(), "createdDate": now_iso()}
     call.db.insert("lead", row)
     return row
 

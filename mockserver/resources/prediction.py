@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import json
 import random
-import uuid
 from typing import Any
 
 from mockserver.auth import check_chatflow_key
@@ -46,6 +45,7 @@ from mockserver.operations import Call, operation
 from mockserver.resources._flowdata import is_streaming
 from mockserver.resources.attachments import store_file
 from mockserver.store.chatmessages import dump_json
+from mockserver.store.db import new_id
 from mockserver.streaming import (
     EventStreamResponse,
     Finish,
@@ -245,7 +245,7 @@ class AgentflowRun:
             self.result.source_documents = rule.source_documents or self.result.source_documents
             self.result.used_tools = rule.used_tools or self.result.used_tools
         self.follow_ups = follow_up_prompts(asked, self.result.text) if follow_ups_enabled(chatflow) else None
-        self.execution_id = str(uuid.uuid4())
+        self.execution_id = new_id()
         self.exchange = Exchange(
             chatflow_id=chatflow["id"], chat_id=chat_id, session_id=self.session_id, chat_type=chat_type,
             question=asked or " ", file_uploads=[u.stored() for u in inp.uploads] if inp.uploads else None,
@@ -360,7 +360,7 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
         raise FlowiseError(400, "Invalid request: a prediction needs a question, uploads or a form")
     streaming = inp.streaming and is_streaming(chatflow)
     failure = _flow_key_failure(call, chatflow, streaming)
-    chat_id = inp.chat_id or inp.override_session_id or str(uuid.uuid4())
+    chat_id = inp.chat_id or inp.override_session_id or new_id()
     try:
         script = script_for(call.state.extras, call.settings.script_file)
     except ScriptError as exc:

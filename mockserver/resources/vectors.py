@@ -18,7 +18,6 @@ import base64
 import binascii
 import json
 import re
-import uuid
 from typing import Any
 
 from mockserver.auth import check_chatflow_key
@@ -29,7 +28,7 @@ from mockserver.operations import Call, operation
 from mockserver.resources.prediction import load_chatflow
 from mockserver.store import vectors
 from mockserver.store.chatmessages import dump_json
-from mockserver.store.db import now_iso
+from mockserver.store.db import new_id, now_iso
 
 __all__ = ["vector_upsert"]
 
@@ -170,7 +169,7 @@ async def vector_upsert(call: Call) -> dict[str, Any]:
                         chunk_overlap=min(profile.chunk_overlap, profile.chunk_size - 1))
     counts = {"numAdded": added.num_added, "numDeleted": 0, "numUpdated": 0, "numSkipped": added.skipped}
     flow_data = [_node_summary(n) for n in [*reversed(upstream), target]]
-    call.db.insert("upsert_history", {"id": str(uuid.uuid4()), "chatflowid": chatflow["id"],
+    call.db.insert("upsert_history", {"id": new_id(), "chatflowid": chatflow["id"],
                                       "result": dump_json(counts), "flowData": dump_json(flow_data),
                                       "date": now_iso()})
     return {**counts, "totalKeys": vectors.count(call.db, namespace), "addedDocs": added.added}

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.store.db import Database, now_iso
+from mockserver.store.db import Database, new_id, now_iso
 
 __all__ = [
     "MESSAGE_COLUMNS",
@@ -48,7 +47,7 @@ def add_messages(db: Database, *messages: dict[str, Any]) -> list[dict[str, Any]
     rows = []
     for fields in messages:
         row = {column: fields.get(column) for column in MESSAGE_COLUMNS}
-        row["id"] = row["id"] or str(uuid.uuid4())
+        row["id"] = row["id"] or new_id()
         row["createdDate"] = row["createdDate"] or now_iso()
         row["chatType"] = row["chatType"] or "EXTERNAL"
         row["content"] = row["content"] or ""

@@ -9,6 +9,7 @@ loop thread, so a lock only guards the rare call from a worker thread.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -19,12 +20,31 @@ from typing import Any
 
 from mockserver.store.schema import SCHEMA
 
-__all__ = ["Database", "json_object", "json_value", "now_iso", "page_window", "to_json_text"]
+__all__ = ["Database", "json_object", "json_value", "new_id", "now_iso", "page_window", "to_json_text"]
 
 #: SQLite's largest integer; LIMIT/OFFSET beyond it overflow the driver.
 SQLITE_MAX = 2**63 - 1
 
 Params = Sequence[Any] | dict[str, Any]
+
+
+_random_pool = bytearray()
+_random_lock = threading.Lock()
+
+
+def new_id() -> str:
+    """A random (version 4) UUID as text, like Flowise's primary keys. ``uuid.uuid4()`` makes one system
+    call per id; under load that showed in profiles, so random bytes are drawn 4 KiB at a time."""
+    global _random_pool
+    with _random_lock:
+        if len(_random_pool) < 16:
+            _random_pool = bytearray(os.urandom(4096))
+        raw = _random_pool[-16:]
+        del _random_pool[-16:]
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def now_iso() -> str:

@@ -10,11 +10,10 @@ added, ``STALE`` when a loader is not ``SYNC``). Chunk pages hold 50 chunks, as 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from mockserver.store import vectors
-from mockserver.store.db import Database, now_iso, page_window, to_json_text
+from mockserver.store.db import Database, new_id, now_iso, page_window, to_json_text
 
 __all__ = [
     "PAGE_SIZE",
@@ -57,7 +56,7 @@ def create_store(db: Database, *, workspace_id: str, body: dict[str, Any]) -> di
     row["status"] = "EMPTY"
     for column in _JSON_COLUMNS:
         row[column] = to_json_text(body.get(column))
-    row.update({"workspaceId": workspace_id, "id": str(uuid.uuid4()), "createdDate": stamp, "updatedDate": stamp})
+    row.update({"workspaceId": workspace_id, "id": new_id(), "createdDate": stamp, "updatedDate": stamp})
     db.insert("document_store", row)
     return row
 
@@ -160,7 +159,7 @@ def replace_chunks(db: Database, store_id: str, doc_id: str, documents: list[dic
             content = str(document["pageContent"]).replace("\x00", "")
             chars += len(content)
             db.insert("document_store_file_chunk", {
-                "id": str(uuid.uuid4()), "docId": doc_id, "storeId": store_id, "chunkNo": number,
+                "id": new_id(), "docId": doc_id, "storeId": store_id, "chunkNo": number,
                 "pageContent": content,
                 "metadata": json.dumps(document.get("metadata") or {}, separators=(",", ":"), ensure_ascii=False),
             })
@@ -226,7 +225,7 @@ def prune_vectors(db: Database, store_id: str, doc_id: str, documents: list[dict
 def record_upsert(db: Database, store_id: str, result: dict[str, Any], flow_data: Any) -> dict[str, Any]:
     """Add the ``upsert_history`` row Flowise writes after an upsert (``chatflowid`` is the store id)."""
     counts = {k: result[k] for k in ("numAdded", "numDeleted", "numUpdated", "numSkipped")}
-    row = {"id": str(uuid.uuid4()), "chatflowid": store_id, "result": json.dumps(counts, separators=(",", ":")),
+    row = {"id": new_id(), "chatflowid": store_id, "result": json.dumps(counts, separators=(",", ":")),
            "flowData": json.dumps(flow_data, separators=(",", ":")), "date": now_iso()}
     db.insert("upsert_history", row)
     return row

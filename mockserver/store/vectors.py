@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.llm.embedding import embed, from_blob, to_blob
-from mockserver.store.db import Database, now_iso
+from mockserver.store.db import Database, new_id, now_iso
 
 __all__ = [
     "AddResult",
@@ -84,7 +83,7 @@ def add_documents(
                 'INSERT OR IGNORE INTO "vector" (id, namespace, docId, contentHash, pageContent, metadata, '
                 "embedding, createdDate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    str(uuid.uuid4()),
+                    new_id(),
                     namespace,
                     doc_id,
                     content_hash(text, metadata),

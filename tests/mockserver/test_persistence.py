@@ -8,12 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 from conformance.embedded import free_port
+from mockserver.store.db import new_id
 
 KEY = "persist-admin-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -100,3 +102,11 @@ def test_kill_9_mid_writes_loses_no_acknowledged_write(db: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_new_ids_are_distinct_version_4_uuids_across_pool_refills() -> None:
+    ids = [new_id() for _ in range(1000)]  # 16 bytes each: several refills of the 4 KiB pool
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
