@@ -5,8 +5,10 @@
    no failed stream. Target: at least 1,000 concurrent streams.
 2. Non-streaming: predictions per second of the mock (`--fast`, no LLM delay) against a bare
    Starlette JSON endpoint on the same uvicorn settings, in the same run. Target ratio: >= 0.5.
-   Two rows in between show where a prediction's time goes: `GET /ping` (the mock's whole request
-   pipeline with no work behind it) and `GET /chatflows/{id}` (one row read and serialised).
+   Three rows in between show where a prediction's time goes: the stub's prediction (a bare Starlette
+   POST that parses JSON and keeps the message in a dict: the ceiling of any stateful POST here),
+   `GET /ping` (the mock's whole request pipeline with no work behind it) and `GET /chatflows/{id}`
+   (one row read and serialised).
 
 The load generator shares the machine with the server, so the figures describe the pair; run it on
 an otherwise idle machine (`uptime` is printed so a busy one is visible).
@@ -72,6 +74,9 @@ def non_streaming(args: argparse.Namespace) -> None:
     body = json.dumps({"question": "What is Flowise?"})
     with server("stub", FAST) as stub:
         bare = loadgen(f"{stub.base_url}/bare/json", concurrency=args.concurrency, duration_s=args.rps_seconds)
+        stub_flow = create_chatflow(stub.base_url, "load-capacity")
+        stub_prediction = loadgen(f"{stub.base_url}/api/v1/prediction/{stub_flow}", method="POST", body=body,
+                                  concurrency=args.concurrency, duration_s=args.rps_seconds)
     with server(args.server, FAST, extra_args=("--fast",)) as target:
         flow = create_chatflow(target.base_url, "load-capacity")
         api = f"{target.base_url}/api/v1"
@@ -87,6 +92,9 @@ def non_streaming(args: argparse.Namespace) -> None:
           f"ratio = req/s / bare Starlette req/s)")
     print(f"{'endpoint':<32} {'req/s':>8} {'p50 ms':>7} {'errors':>6} {'ratio':>6}")
     print(f"{'bare Starlette: GET /bare/json':<32} {bare['rps']:>8.0f} {bare['p50_ms']:>7.1f} {bare['errors']:>6}")
+    ratio = stub_prediction["rps"] / bare["rps"] if bare["rps"] else float("nan")
+    print(f"{'stub POST /prediction (a dict)':<32} {stub_prediction['rps']:>8.0f} {stub_prediction['p50_ms']:>7.1f} "
+          f"{stub_prediction['errors']:>6} {ratio:>6.2f}")
     for name, row in rows:
         ratio = row["rps"] / bare["rps"] if bare["rps"] else float("nan")
         print(f"{args.server + ' ' + name:<32} {row['rps']:>8.0f} {row['p50_ms']:>7.1f} {row['errors']:>6} {ratio:>6.2f}")

@@ -8,24 +8,17 @@ server with the same flags can stand in (`--mock-command`).
 
 from __future__ import annotations
 
-import os
 import shlex
-import signal
-import socket
-import subprocess
-import sys
-import time
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
 from load.errors import TargetUnusable
+from mockserver.process import MOCK_PROGRAM, ManagedProcess, ServerError, free_port, mock_env, start_server
 
 __all__ = ["REALISTIC_TIMING", "EmbeddedMock", "MockTiming", "free_port"]
-
-DEFAULT_PROGRAM = (sys.executable, "-c", "import sys; from mockserver.cli import main; sys.exit(main())")
 
 
 @dataclass(frozen=True)
@@ -47,24 +40,18 @@ REALISTIC_TIMING = MockTiming()
 """A hosted-model feel: ~120 ms to the first token, ~50 tokens/s with jitter, 64-token answers."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class EmbeddedMock:
-    """Starts the mock, waits for `GET /api/v1/ping`, and kills exactly the process it started."""
+    """Starts the mock, waits for `GET /api/v1/ping`, and stops exactly the process it started."""
 
     def __init__(self, *, timing: MockTiming = REALISTIC_TIMING, program: str | None = None,
                  log_path: Path | None = None, max_concurrent: int = 100_000, extra_args: tuple[str, ...] = ()) -> None:
         self.timing = timing
-        self.program = tuple(shlex.split(program)) if program else DEFAULT_PROGRAM
+        self.program = tuple(shlex.split(program)) if program else MOCK_PROGRAM
         self.log_path = log_path
         self.max_concurrent = max_concurrent
         self.extra_args = extra_args
         self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: ManagedProcess | None = None
 
     @property
     def base_url(self) -> str:
@@ -76,37 +63,24 @@ class EmbeddedMock:
 
     def start(self, *, timeout_s: float = 30.0) -> str:
         self.port = free_port()
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        owned: list[Path] = []
+        log_path = self.log_path
+        if log_path is None:
+            owned.append(Path(tempfile.mkdtemp(prefix="flowise-load-mock-")))
+            log_path = owned[0] / "mock.log"
         try:
-            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        finally:
-            if log is not subprocess.DEVNULL:
-                log.close()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise TargetUnusable(f"the embedded mock exited with code {self.process.returncode} before "
-                                     f"answering (command: {shlex.join(self.command())})")
-            try:
-                if httpx.get(f"{self.base_url}/api/v1/ping", timeout=1.0).status_code == 200:
-                    return self.base_url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise TargetUnusable(f"the embedded mock did not answer /api/v1/ping within {timeout_s:g} s")
+            self.process = start_server("the embedded mock", self.command(), port=self.port, log_path=log_path,
+                                        timeout=timeout_s, env=mock_env(), owned_dirs=owned)
+        except ServerError as exc:
+            for directory in owned:
+                shutil.rmtree(directory, ignore_errors=True)
+            raise TargetUnusable(f"{exc}\n(command: {shlex.join(self.command())})") from None
+        return self.base_url
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None:
+            process.stop(grace=5.0)
 
     def __enter__(self) -> EmbeddedMock:
         self.start()

@@ -1,8 +1,26 @@
-"""flowise-mock: a stateful Flowise you can run with no LLM key, built from the spec."""
+"""flowise-mock: a stateful Flowise you can run with no LLM key, built from the spec.
+
+The names below load on first use, so ``mockserver.process`` (the launcher the other tools import) does
+not bring the app with it.
+"""
 
 from __future__ import annotations
 
-from mockserver.app import create_app
-from mockserver.settings import MockSettings
+import typing
+
+if typing.TYPE_CHECKING:
+    from mockserver.app import create_app
+    from mockserver.settings import MockSettings
 
 __all__ = ["MockSettings", "create_app"]
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name == "create_app":
+        from mockserver.app import create_app as value
+    elif name == "MockSettings":
+        from mockserver.settings import MockSettings as value
+    else:
+        raise AttributeError(f"module 'mockserver' has no attribute {name!r}")
+    globals()[name] = value
+    return value

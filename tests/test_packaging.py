@@ -24,9 +24,18 @@ def test_console_script_has_help(script: str) -> None:
 def test_mockserver_exports_only_the_app_factory_and_settings() -> None:
     module = importlib.import_module("mockserver")
     assert sorted(module.__all__) == ["MockSettings", "create_app"]
+    assert module.create_app.__module__ == "mockserver.app" and module.MockSettings.__module__ == "mockserver.settings"
     public = {name for name in vars(module) if not name.startswith("_") and not isinstance(
         getattr(module, name), type(importlib)) and name != "annotations"}
     assert public == set(module.__all__)
+
+
+def test_the_launcher_does_not_import_the_mock_app() -> None:
+    """flowise-load imports the launcher in processes locust patches; the app (FastAPI, SQLite) stays out."""
+    code = "import sys, mockserver.process; print(sorted(m for m in sys.modules if m in ('mockserver.app', 'fastapi')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_mock_refuses_an_unusable_spec(tmp_path) -> None:

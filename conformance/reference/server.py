@@ -13,20 +13,21 @@ Rules this module keeps, because the machine is shared:
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from conformance.embedded import free_port
 from conformance.reference.install import Installation
+from mockserver.process import (
+    LOOPBACK,
+    MOCK_PROGRAM,
+    ManagedProcess,
+    ServerError,
+    free_port,
+    mock_env,
+    wait_until_ready,
+)
 
 __all__ = [
     "LOOPBACK",
@@ -41,79 +42,7 @@ __all__ = [
     "wait_until_ready",
 ]
 
-LOOPBACK = "127.0.0.1"
 Log = Callable[[str], None]
-
-
-class ServerError(RuntimeError):
-    """A process did not start or did not become ready; the message points at its log."""
-
-
-@dataclass
-class ManagedProcess:
-    """One started process, its log file, and the URL it serves."""
-
-    name: str
-    argv: list[str]
-    url: str
-    log_path: Path
-    env: dict[str, str] | None = None
-    cwd: Path | None = None
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-    started_at: float = 0.0
-    #: Folders that belong to this process alone, removed once it is stopped.
-    owned_dirs: list[Path] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def start(self) -> ManagedProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - argv is built here, never from user text
-                self.argv,
-                cwd=self.cwd,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.started_at = time.monotonic()
-        return self
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM the process's own group (this pid's), then SIGKILL what is left after `grace`."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
-                self.process.wait(timeout=10)
-        # Children that outlived their parent are still in the group this process led.
-        self._signal(signal.SIGKILL)
-        for directory in self.owned_dirs:
-            shutil.rmtree(directory, ignore_errors=True)
-
-    def _signal(self, signum: int) -> None:
-        assert self.process is not None
-        try:
-            os.killpg(self.process.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 class ProcessGroup:
@@ -149,31 +78,6 @@ class ProcessGroup:
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def wait_until_ready(
-    process: ManagedProcess,
-    path: str,
-    *,
-    timeout: float,
-    accept: Callable[[httpx.Response], bool] = lambda response: response.status_code == 200,
-) -> float:
-    """Poll `GET url+path` until `accept`; returns the seconds it took. Fails fast if the process dies."""
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=5.0) as client:
-        while time.monotonic() < deadline:
-            if not process.running():
-                raise ServerError(
-                    f"{process.name} exited (code {process.process.returncode if process.process else '?'}) "
-                    f"before it was ready; log {process.log_path}:\n{process.log_tail()}"
-                )
-            try:
-                if accept(client.get(process.url + path)):
-                    return time.monotonic() - process.started_at
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-    raise ServerError(f"{process.name} not ready after {timeout:.0f} s; log {process.log_path}:\n{process.log_tail()}")
 
 
 def flowise_env(install: Installation, data_dir: Path, port: int, *, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -225,7 +129,7 @@ def start_flowise(install: Installation, data_dir: Path, *, port: int | None = N
 
 def mock_command(port: int, *, extra: Sequence[str] = ()) -> list[str]:
     """`flowise-mock` as `python -m mockserver.cli` of this interpreter (same venv, no PATH lookup)."""
-    return [sys.executable, "-m", "mockserver.cli", "--host", LOOPBACK, "--port", str(port), "--db", ":memory:",
+    return [*MOCK_PROGRAM, "--host", LOOPBACK, "--port", str(port), "--db", ":memory:",
             "--quiet", *extra]
 
 
@@ -236,8 +140,7 @@ def start_mock(name: str, *, log_dir: Path, extra: Sequence[str] = (), port: int
     in-memory mock makes a /tmp folder of its own that outlives it).
     """
     port = port or free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MOCK_", "FLOWISE_"))}
-    env.pop("PORT", None)
+    env = mock_env()
     data_dir = Path(tempfile.mkdtemp(prefix=f"flowise-reference-{name}-"))
     process = ManagedProcess(
         name=name,
