@@ -317,6 +317,28 @@ def _predictions(label: str, flow: str) -> list[Step]:
     ]
 
 
+def _human_input() -> list[Step]:
+    """The human-input agentflow: a run stops with an action, a decision resumes it (JSON and streaming),
+    and the two resumes that cannot apply."""
+
+    def resume(chat: str, kind: str, **extra: Any) -> dict[str, Any]:
+        return {"chatId": chat, "humanInput": {"type": kind, "startNodeId": "humanInputAgentflow_0", **extra}}
+
+    def step(name: str, body: dict[str, Any], **options: Any) -> Step:
+        return Step(f"human input: {name}", "prediction", "createPrediction", "POST", "/prediction/$human_input",
+                    json=body, auth="none", **options)
+
+    return [
+        step("a run stops with an action", {"question": "hi", "chatId": "fidelity-hitl-json"}),
+        step("proceed resumes it", {"question": "ok", **resume("fidelity-hitl-json", "proceed", feedback="ok")}),
+        step("a finished run is not resumed", resume("fidelity-hitl-json", "proceed"), deviations=("client-error-500",)),
+        step("a stream stops with an action", {"question": "hi", "chatId": "fidelity-hitl-stream", "streaming": True}),
+        step("reject resumes the stream", {**resume("fidelity-hitl-stream", "reject"), "streaming": True}),
+        step("nothing to resume", resume("fidelity-hitl-none", "proceed"), deviations=("client-error-500",)),
+        Step("chatmessage human input: list", "chatmessage", "getAllChatMessages", "GET", "/chatmessage/$human_input"),
+    ]
+
+
 SCRIPT: list[Step] = [
     # -- public, no auth --------------------------------------------------------------------------
     Step("ping", "system", "pingServer", "GET", "/ping", auth="none"),
@@ -401,6 +423,7 @@ SCRIPT: list[Step] = [
     *_predictions("direct reply", "direct"),
     *_predictions("conversation chain", "chatflow_llm"),
     *_predictions("agentflow LLM", "agentflow_llm"),
+    *_human_input(),
     # -- prediction errors --------------------------------------------------------------------------
     Step("prediction: unknown flow", "prediction", "createPrediction", "POST", "/prediction/$missing", json={"question": "hi"}, auth="none"),
     Step("prediction: invalid flow id", "prediction", "createPrediction", "POST", "/prediction/not-a-uuid", json={"question": "hi"}, auth="none"),

@@ -53,6 +53,7 @@ FLOWS: dict[str, FlowFile] = {
     "agentflow_llm": FlowFile("agentflow_llm_fake_openai.flowData.json", "AGENTFLOW", needs_llm=True),
     "chatflow_llm": FlowFile("chatflow_conversation_chain_fake_openai.flowData.json", "CHATFLOW", needs_llm=True),
     "chatflow_minimal": FlowFile("chatflow_minimal_fake_openai.flowData.json", "CHATFLOW", needs_llm=True),
+    "human_input": FlowFile("agentflow_human_input.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
 
@@ -124,6 +125,7 @@ class ReferenceFlows:
     protected: str
     rate_limited: str
     agentflow_llm: str | None = None
+    human_input: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -165,4 +167,5 @@ def create_reference_flows(
         )
         if with_agentflow_llm
         else None,
+        human_input=create_flow(client, f"{prefix}-human-input", "human_input", flow_data_text=flow_data("human_input")),
     )

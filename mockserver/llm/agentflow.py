@@ -12,6 +12,10 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
 - ``llmAgentflow`` / ``agentAgentflow``: the fake LLM (answer.py), with the session's history when
   ``llmEnableMemory``/``agentEnableMemory`` is on, the agent's tools and knowledge stores;
 - ``retrieverAgentflow``: the matching chunks' text;
+- ``humanInputAgentflow``: the run stops there (node and execution ``STOPPED``) and answers the last
+  message and the node's question ("Do you want to proceed?") with an ``action`` offering Proceed and
+  Reject; a later request with ``humanInput: {type, startNodeId, feedback?}`` resumes the same
+  execution at that node and follows its ``proceed`` (``-output-0``) or ``reject`` (``-output-1``) edges;
 - anything else passes its predecessor's content through.
 
 Only the last node streams its tokens, as in Flowise (``isLastNode``); the answer is that node's content.
@@ -29,12 +33,16 @@ from mockserver.llm.flow import FlowProfile, Node
 from mockserver.llm.memory import Turn
 from mockserver.llm.retrieval import retrieve
 from mockserver.llm.tools import run_tools
-from mockserver.store.db import Database
+from mockserver.store.db import Database, new_id
 
-__all__ = ["AgentflowContext", "AgentflowResult", "ExecutedNode", "run_agentflow", "substitute"]
+__all__ = ["HUMAN_INPUT", "AgentflowContext", "AgentflowResult", "ExecutedNode", "Resume", "run_agentflow",
+           "substitute"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _LLM_NODES = ("llmAgentflow", "agentAgentflow")
+HUMAN_INPUT = "humanInputAgentflow"
+_DEFAULT_HUMAN_QUESTION = "Do you want to proceed?"
+_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass
@@ -69,15 +77,17 @@ class ExecutedNode:
     single_token: bool = False
     #: further ``data`` keys of the executed-data entry (the LLM node's ``chatHistory``)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: FINISHED, or STOPPED for a human-input node waiting for its answer
+    status: str = "FINISHED"
 
-    def entry(self, status: str = "FINISHED", *, error: str | None = None) -> dict[str, Any]:
+    def entry(self, status: str | None = None, *, error: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.node.id, "name": self.node.name}
         if error is not None:
             data["error"] = error
         else:
             data.update({"input": self.input, "output": self.output, "state": {}, **self.extra})
         return {"nodeId": self.node.id, "nodeLabel": self.node.label, "data": data,
-                "previousNodeIds": self.previous, "status": status}
+                "previousNodeIds": self.previous, "status": status or self.status}
 
     @property
     def content(self) -> str:
@@ -93,10 +103,30 @@ class AgentflowResult:
     text: str
     source_documents: list[dict[str, Any]] | None = None
     used_tools: list[dict[str, Any]] | None = None
+    #: a resumed run's executed data from before the stop, which its own entries extend
+    prior: list[dict[str, Any]] = field(default_factory=list)
+    #: the Proceed/Reject request of the human-input node the run stopped at
+    action: dict[str, Any] | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.action is not None
 
     def executed_data(self, upto: int | None = None) -> list[dict[str, Any]]:
         chosen = self.nodes if upto is None else self.nodes[:upto]
-        return [n.entry() for n in chosen]
+        return [*self.prior, *(n.entry() for n in chosen)]
+
+
+@dataclass
+class Resume:
+    """A stopped execution being continued at its human-input node with the human's decision."""
+
+    executed: list[dict[str, Any]]
+    node_id: str
+    proceed: bool
+    feedback: str | None = None
+    #: the request's ``humanInput`` as sent, echoed in the node's input
+    human_input: dict[str, Any] = field(default_factory=dict)
 
 
 def substitute(template: str, ctx: AgentflowContext, outputs: dict[str, str]) -> str:
@@ -122,10 +152,12 @@ def substitute(template: str, ctx: AgentflowContext, outputs: dict[str, str]) ->
     return _PLACEHOLDER.sub(resolve, template)
 
 
-def _order(profile: FlowProfile) -> list[Node]:
-    """Breadth-first from the nodes nothing points to (the Start node), each node once."""
-    targets = {t for _, t in profile.edges}
-    queue = [n.id for n in profile.nodes if n.id not in targets]
+def _order(profile: FlowProfile, roots: list[str] | None = None) -> list[Node]:
+    """Breadth-first from ``roots`` (default: the nodes nothing points to, i.e. the Start node), each node once."""
+    if roots is None:
+        targets = {t for _, t in profile.edges}
+        roots = [n.id for n in profile.nodes if n.id not in targets]
+    queue = list(roots)
     seen: list[str] = []
     while queue:
         node_id = queue.pop(0)
@@ -215,10 +247,71 @@ def _chat_history(node: Node, messages: list[dict[str, str]], answer: str) -> li
     return [*(m for m in messages if m.get("role") != "system"), {"role": role, "content": answer, "name": name}]
 
 
-def run_agentflow(profile: FlowProfile, ctx: AgentflowContext) -> AgentflowResult:
-    """Execute the flow's nodes in order (see the module docstring)."""
-    ordered = _order(profile)
+def _conversation(ctx: AgentflowContext, prior: list[dict[str, Any]], executed: list[ExecutedNode]) -> list[dict[str, str]]:
+    """The messages a human-input node sees: the session's stored turns, then the run's own chat history."""
+    messages = [{"role": t.role, "content": t.content} for t in ctx.history]
+    for entry in prior:
+        messages.extend(entry.get("data", {}).get("chatHistory") or [])
+    for run in executed:
+        messages.extend(run.extra.get("chatHistory") or [])
+    return messages
+
+
+def _ask_human(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str], messages: list[dict[str, str]]) -> dict[str, Any]:
+    """A first visit: the node asks its question after the last message and the run stops with an action."""
+    node = run.node
+    last = (messages[-1].get("content") or "") if messages else ""
+    if node.inputs.get("humanInputDescriptionType") == "dynamic":  # the node's model writes the question
+        content = compose(Prompt(question=last or ctx.question, seed=ctx.seed), answer_tokens=ctx.answer_tokens).text
+        run.tokens = tokenize(content)
+    else:  # the last message, then the fixed question, even when there is no message before it
+        described = node.inputs.get("humanInputDescription")
+        question = _TAG.sub("", substitute(described, ctx, outputs)).strip() if isinstance(described, str) else ""
+        content = f"{last}\n\n{question or _DEFAULT_HUMAN_QUESTION}"
+        run.single_token = True
+        run.tokens = [content]
+    run.input = {"messages": messages,
+                 "humanInputEnableFeedback": node.inputs.get("humanInputEnableFeedback") not in (False, "false")}
+    action = {"id": new_id(), "mapping": {"approve": "Proceed", "reject": "Reject"},
+              "elements": [{"type": "agentflowv2-approve-button", "label": "Proceed"},
+                           {"type": "agentflowv2-reject-button", "label": "Reject"}],
+              "data": {"nodeId": node.id, "nodeLabel": node.label, "input": run.input}}
+    run.output = {"content": content, "humanInputAction": action}
+    run.extra = {"chatHistory": [{"role": "assistant", "content": content}]}
+    run.status = "STOPPED"
+    return action
+
+
+def _answer_human(run: ExecutedNode, resume: Resume, messages: list[dict[str, str]]) -> None:
+    """The resumed visit: the decision becomes the node's fulfilled condition and its content (the feedback,
+    else ``proceed``/``reject``); it streams nothing."""
+    node = run.node
+    with_feedback = node.inputs.get("humanInputEnableFeedback") not in (False, "false") and resume.feedback
+    said = resume.feedback or ("proceed" if resume.proceed else "reject")
+    run.input = {**resume.human_input, "messages": [*messages, {"role": "user", "content": said}]}
+    run.output = {"content": said, "conditions": [
+        {"type": kind, "startNodeId": node.id, **({"feedback": resume.feedback} if with_feedback else {}),
+         "isFulfilled": resume.proceed == (kind == "proceed")}
+        for kind in ("proceed", "reject")
+    ]}
+    if resume.feedback:
+        run.extra = {"chatHistory": [{"role": "user", "content": resume.feedback}]}
+
+
+def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | None = None) -> AgentflowResult:
+    """Execute the flow's nodes in order (see the module docstring); ``resume`` continues a stopped run."""
     outputs: dict[str, str] = {}
+    prior: list[dict[str, Any]] = []
+    if resume is None:
+        ordered = _order(profile)
+    else:
+        prior = resume.executed
+        for entry in prior:
+            content = entry.get("data", {}).get("output", {}).get("content")
+            outputs[str(entry.get("nodeId"))] = content if isinstance(content, str) else ""
+        anchor = f"{resume.node_id}-output-{0 if resume.proceed else 1}"
+        ordered = [n for n in (profile.node(resume.node_id),) if n is not None]
+        ordered += _order(profile, profile.successors(resume.node_id, handle=anchor))
     executed: list[ExecutedNode] = []
     sources: list[dict[str, Any]] | None = None
     tools: list[dict[str, Any]] | None = None
@@ -227,6 +320,15 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext) -> AgentflowResul
         previous = [p for p in profile.predecessors(node.id) if p in outputs]
         before = outputs[previous[-1]] if previous else ctx.question
         run = ExecutedNode(node=node, previous=previous, input={}, output={})
+        if node.name == HUMAN_INPUT:
+            messages = _conversation(ctx, prior, executed)
+            executed.append(run)
+            if resume is not None and node.id == resume.node_id:
+                _answer_human(run, resume, messages)
+                outputs[node.id] = run.content
+                continue
+            action = _ask_human(run, ctx, outputs, messages)
+            return AgentflowResult(nodes=executed, text=run.content, prior=prior, action=action)
         if node.name == "startAgentflow":
             run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question} if ctx.question_given else {}
             run.output = dict(run.input)
@@ -261,4 +363,4 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext) -> AgentflowResul
             run.tokens, run.trailing = [], []
         executed.append(run)
     text = executed[-1].content if executed and executed[-1].content else " "
-    return AgentflowResult(nodes=executed, text=text, source_documents=sources, used_tools=tools)
+    return AgentflowResult(nodes=executed, text=text, source_documents=sources, used_tools=tools, prior=prior)

@@ -37,7 +37,7 @@ class Exchange:
 
     def save(self, answer: str, *, source_documents: list[dict[str, Any]] | None = None,
              used_tools: list[dict[str, Any]] | None = None, follow_ups: list[str] | None = None,
-             db: Database) -> str:
+             action: dict[str, Any] | None = None, db: Database) -> str:
         """Store both messages once (a second call is a no-op); returns the answer's message id."""
         if self.saved:
             return self.answer_id
@@ -51,7 +51,7 @@ class Exchange:
             dict(id=self.answer_id, role="apiMessage", content=answer,
                  sourceDocuments=dump_json(source_documents) if source_documents is not None else None,
                  usedTools=dump_json(used_tools) if used_tools else None,
-                 followUpPrompts=dump_json(follow_ups) if follow_ups else None, **common),
+                 followUpPrompts=dump_json(follow_ups) if follow_ups else None, action=dump_json(action), **common),
         )
         self.saved = True
         return self.answer_id

@@ -85,6 +85,8 @@ class FlowProfile:
     kind: str
     nodes: list[Node]
     edges: list[tuple[str, str]]
+    #: the output anchor each edge leaves from (``<nodeId>-output-<n>`` on a branching node)
+    source_handles: dict[tuple[str, str], str] = field(default_factory=dict)
     memory_label: str | None = None
     memory_session_input: str | None = None
     retrieval_namespaces: list[str] = field(default_factory=list)
@@ -110,8 +112,10 @@ class FlowProfile:
     def node(self, node_id: str) -> Node | None:
         return next((n for n in self.nodes if n.id == node_id), None)
 
-    def successors(self, node_id: str) -> list[str]:
-        return [target for source, target in self.edges if source == node_id]
+    def successors(self, node_id: str, *, handle: str | None = None) -> list[str]:
+        """The nodes ``node_id`` leads to; with ``handle``, only along edges leaving from that output anchor."""
+        return [target for source, target in self.edges
+                if source == node_id and (handle is None or self.source_handles.get((source, target)) == handle)]
 
     def predecessors(self, node_id: str) -> list[str]:
         return [source for source, target in self.edges if target == node_id]
@@ -203,13 +207,16 @@ def read_profile(chatflow: dict[str, Any], overrides: dict[str, Any] | None = No
     nodes = [Node.from_json(n) for n in raw_nodes]
     if overrides:
         _apply_overrides(nodes, overrides)
-    edges = [
-        (str(e.get("source")), str(e.get("target")))
-        for e in flow.get("edges") or []
-        if isinstance(e, dict) and e.get("source") and e.get("target")
-    ]
+    edges: list[tuple[str, str]] = []
+    handles: dict[tuple[str, str], str] = {}
+    for e in flow.get("edges") or []:
+        if isinstance(e, dict) and e.get("source") and e.get("target"):
+            edge = (str(e.get("source")), str(e.get("target")))
+            edges.append(edge)
+            if isinstance(e.get("sourceHandle"), str):
+                handles[edge] = e["sourceHandle"]
     profile = FlowProfile(chatflow_id=str(chatflow.get("id")), kind=str(chatflow.get("type") or "CHATFLOW"),
-                          nodes=nodes, edges=edges)
+                          nodes=nodes, edges=edges, source_handles=handles)
     if profile.is_agentflow:
         _read_agentflow(profile)
     else:

@@ -103,6 +103,8 @@ class PredictionInput:
     form: dict[str, Any] | None = None
     lead_email: str | None = None
     has_resume: bool = False
+    #: ``{type: proceed|reject, startNodeId, feedback?}``: continue an agentflow stopped at a human-input node
+    human_input: dict[str, Any] | None = None
 
     @property
     def has_input(self) -> bool:
@@ -225,6 +227,9 @@ def read_prediction(body: Any, files: list[SubmittedFile], *, size_limit: int) -
     lead_email = body.get("leadEmail")
     if lead_email is not None and not isinstance(lead_email, str):
         raise FlowiseError(400, "Invalid leadEmail: must be a string")
+    human_input = body.get("humanInput")
+    if human_input is not None and not isinstance(human_input, dict):
+        raise FlowiseError(400, "Invalid humanInput: must be an object")
     for big in files:
         if len(big.content) > size_limit:
             raise FlowiseError(413, f"File {big.name!r} is too large: {len(big.content)} bytes, "
@@ -241,5 +246,6 @@ def read_prediction(body: Any, files: list[SubmittedFile], *, size_limit: int) -
         files=list(files),
         form=form or None,
         lead_email=lead_email,
-        has_resume=bool(body.get("humanInput") or body.get("action")),
+        has_resume=bool(human_input or body.get("action")),
+        human_input=human_input or None,
     )

@@ -29,10 +29,11 @@ import json
 import random
 from typing import Any
 
+from mockserver import quirks
 from mockserver.auth import check_chatflow_key
 from mockserver.errors import FlowiseError
 from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_faults, scripted_error
-from mockserver.llm.agentflow import AgentflowContext, run_agentflow
+from mockserver.llm.agentflow import HUMAN_INPUT, AgentflowContext, Resume, run_agentflow
 from mockserver.llm.answer import Prompt, compose, follow_up_prompts, tokenize
 from mockserver.llm.exchange import Exchange, save_execution
 from mockserver.llm.flow import api_override_enabled, follow_ups_enabled, read_profile
@@ -44,8 +45,8 @@ from mockserver.llm.tools import run_tools
 from mockserver.operations import Call, operation
 from mockserver.resources._flowdata import is_streaming
 from mockserver.resources.attachments import store_file
-from mockserver.store.chatmessages import dump_json
-from mockserver.store.db import new_id
+from mockserver.store.chatmessages import clear_last_action, dump_json
+from mockserver.store.db import json_value, new_id
 from mockserver.streaming import (
     EventStreamResponse,
     Finish,
@@ -96,7 +97,7 @@ def _error_stream(message: str) -> EventStreamResponse:
 def _metadata(result: dict[str, Any]) -> bytes:
     """The ``metadata`` event: Flowise copies only truthy keys and JSON-parses ``followUpPrompts`` once."""
     data: dict[str, Any] = {}
-    for key in ("chatId", "chatMessageId", "question", "sessionId", "memoryType", "followUpPrompts"):
+    for key in ("chatId", "chatMessageId", "question", "sessionId", "memoryType", "followUpPrompts", "action"):
         value = result.get(key)
         if value:
             data[key] = json.loads(value) if key == "followUpPrompts" else value
@@ -229,13 +230,18 @@ class AgentflowRun:
             asked = "\n".join(f"{k}: {v}" for k, v in inp.form.items())
         history = history_from_request(inp.history) + load_history(
             call.db, chatflow_id=chatflow["id"], session_id=self.session_id)
+        self.execution_id = new_id()
+        resume = None
+        if inp.human_input is not None:
+            self.execution_id, resume = _stopped_execution(call, chatflow, profile, self.session_id, inp.human_input)
         ctx = AgentflowContext(
             db=call.db, question=inp.inlined_question(inp.question or ""), chat_id=chat_id,
             session_id=self.session_id, history=history,
             variables=_variables(call, profile.var_names, inp.variables), attachments=tuple(inp.attachments()),
             form=inp.form, seed=call.settings.llm_seed, answer_tokens=call.settings.answer_tokens,
             question_given=inp.question is not None)
-        self.result = run_agentflow(profile, ctx)
+        self.resumed = resume is not None
+        self.result = run_agentflow(profile, ctx, resume)
         if rule is not None and rule.answer is not None and self.result.nodes:
             last = self.result.nodes[-1]
             self.result.text = rule.render(asked) or " "
@@ -245,10 +251,10 @@ class AgentflowRun:
             self.result.source_documents = rule.source_documents or self.result.source_documents
             self.result.used_tools = rule.used_tools or self.result.used_tools
         self.follow_ups = follow_up_prompts(asked, self.result.text) if follow_ups_enabled(chatflow) else None
-        self.execution_id = new_id()
+        said = asked or (resume.feedback if resume is not None else None) or " "
         self.exchange = Exchange(
             chatflow_id=chatflow["id"], chat_id=chat_id, session_id=self.session_id, chat_type=chat_type,
-            question=asked or " ", file_uploads=[u.stored() for u in inp.uploads] if inp.uploads else None,
+            question=said, file_uploads=[u.stored() for u in inp.uploads] if inp.uploads else None,
             lead_email=inp.lead_email, execution_id=self.execution_id)
 
     def _save_execution(self, executed: list[dict[str, Any]], state: str) -> None:
@@ -259,10 +265,13 @@ class AgentflowRun:
     def _save(self) -> dict[str, Any]:
         executed = self.result.executed_data()
         with self.call.db.transaction():
-            self._save_execution(executed, "FINISHED")
+            self._save_execution(executed, "STOPPED" if self.result.stopped else "FINISHED")
+            if self.resumed:
+                clear_last_action(self.call.db, chatflow_id=self.chatflow["id"], chat_id=self.exchange.chat_id,
+                                  session_id=self.session_id)
             message_id = self.exchange.save(self.result.text, source_documents=self.result.source_documents,
                                             used_tools=self.result.used_tools, follow_ups=self.follow_ups,
-                                            db=self.call.db)
+                                            action=self.result.action, db=self.call.db)
         result: dict[str, Any] = {"text": self.result.text}
         if self.question is not None:
             result["question"] = self.question
@@ -274,6 +283,8 @@ class AgentflowRun:
             result["followUpPrompts"] = json.dumps(dump_json(self.follow_ups), ensure_ascii=False)
         result["executionId"] = self.execution_id
         result["agentFlowExecutedData"] = executed
+        if self.result.action is not None:
+            result["action"] = self.result.action
         result["sessionId"] = self.session_id
         return result
 
@@ -297,11 +308,14 @@ class AgentflowRun:
                 first = [flowise_frame("token", "")] if run.trailing else []
                 steps.append(Tokens(chunks, lambda _i, chunk: flowise_frame("token", chunk), first=first))
             steps.extend(flowise_frame(name, data) for name, data in run.trailing)
-            steps.append(flowise_frame("nextAgentFlow", {**ident, "status": "FINISHED"}))
+            steps.append(flowise_frame("nextAgentFlow", {**ident, "status": run.status}))
             steps.append(flowise_frame("agentFlowExecutedData", self.result.executed_data(index + 1)))
 
         def finish() -> list[bytes]:
             result = self._save()
+            if self.result.action is not None:  # the node reports the stop, then the run does, as in Flowise
+                stopped = flowise_frame("agentFlowEvent", "STOPPED")
+                return [stopped, flowise_frame("action", self.result.action), stopped, _metadata(result), _END]
             return [flowise_frame("agentFlowEvent", "FINISHED"), _metadata(result), _END]
 
         def aborted(_partial: str) -> list[bytes]:
@@ -318,6 +332,42 @@ class AgentflowRun:
 
         steps.append(Finish(finish))
         return StreamPlan(steps=steps, on_error=_error_frames, on_abort=aborted if nodes else None)
+
+
+def _resume_error(call: Call, status: int, message: str) -> FlowiseError:
+    """A resume that cannot apply: 4xx by contract; under quirks Flowise's plain ``Error`` (a 500)."""
+    if quirks.active(call, "client-error-500"):
+        return FlowiseError(500, f"Error: {BUILD_CHATFLOW} - {message}")
+    return FlowiseError(status, message)
+
+
+def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: Any, session_id: str,
+                       human_input: dict[str, Any]) -> tuple[str, Resume]:
+    """The session's latest execution of this agentflow, which must be stopped at the human-input node
+    ``startNodeId`` names; Flowise looks at the latest one only, whatever its state."""
+    row = call.db.one('SELECT id, state, executionData FROM "execution" WHERE sessionId = ? AND agentflowId = ? '
+                      "AND workspaceId = ? ORDER BY createdDate DESC, rowid DESC LIMIT 1",
+                      (session_id, chatflow["id"], call.workspace_id))
+    if row is None:
+        raise _resume_error(call, 404, f"No previous execution found for session {session_id}")
+    if row["state"] != "STOPPED":
+        raise _resume_error(call, 409, f"Cannot resume execution {row['id']} because it is in '{row['state']}' "
+                                       "state. Only executions in 'STOPPED' state (or 'ERROR' after 'STOPPED') "
+                                       "can be resumed.")
+    executed = [e for e in json_value(row["executionData"], []) or [] if isinstance(e, dict)]
+    node_id = human_input.get("startNodeId")
+    entry = next((e for e in executed if e.get("nodeId") == node_id), None)
+    if entry is None:
+        raise _resume_error(call, 400, f"Node {node_id} not found in previous execution. This could indicate an "
+                                       "invalid resume attempt or a modified flow.")
+    node = profile.node(node_id)
+    if entry.get("status") != "STOPPED" or node is None or node.name != HUMAN_INPUT:
+        raise _resume_error(call, 400, f"Node {node_id} is not waiting for human input in execution {row['id']}")
+    feedback = human_input.get("feedback")
+    resume = Resume(executed=[e for e in executed if e is not entry], node_id=node_id,
+                    proceed=human_input.get("type") == "proceed",
+                    feedback=feedback if isinstance(feedback, str) and feedback else None, human_input=human_input)
+    return row["id"], resume
 
 
 async def _read_files(call: Call) -> list[SubmittedFile]:
@@ -382,7 +432,12 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
         raise failure
     _store_uploads(call, chatflow["id"], chat_id, inp)
     run_class = AgentflowRun if chatflow.get("type") == "AGENTFLOW" else ChatflowRun
-    run = run_class(call, chatflow, inp, chat_id, rule, chat_type)
+    try:
+        run = run_class(call, chatflow, inp, chat_id, rule, chat_type)
+    except FlowiseError as exc:
+        if streaming and exc.status == 500 and call.settings.quirks_on:
+            return _error_stream(exc.message)  # Flowise reports a failed run inside the stream it opened
+        raise
     timing = faults.timing(call.settings)
     settings = call.settings
     if not streaming and timing.instant:

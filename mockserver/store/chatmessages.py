@@ -19,6 +19,7 @@ __all__ = [
     "MESSAGE_COLUMNS",
     "MessageFilter",
     "add_messages",
+    "clear_last_action",
     "delete_messages",
     "dump_json",
     "list_messages",
@@ -54,6 +55,15 @@ def add_messages(db: Database, *messages: dict[str, Any]) -> list[dict[str, Any]
         rows.append(row)
     db.execute(_insert_sql(len(rows)), [value for row in rows for value in row.values()])
     return rows
+
+
+def clear_last_action(db: Database, *, chatflow_id: str, chat_id: str, session_id: str) -> None:
+    """A human answered: the newest message of the conversation that still offers an ``action`` stops offering it."""
+    db.execute(
+        'UPDATE "chat_message" SET action = NULL WHERE id = (SELECT id FROM "chat_message" WHERE chatflowid = ? '
+        "AND (chatId = ? OR sessionId = ?) AND action IS NOT NULL ORDER BY seq DESC LIMIT 1)",
+        (chatflow_id, chat_id, session_id),
+    )
 
 
 @functools.cache
