@@ -42,7 +42,6 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _LLM_NODES = ("llmAgentflow", "agentAgentflow")
 HUMAN_INPUT = "humanInputAgentflow"
 _DEFAULT_HUMAN_QUESTION = "Do you want to proceed?"
-_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass
@@ -249,7 +248,7 @@ def _chat_history(node: Node, messages: list[dict[str, str]], answer: str) -> li
 
 def _conversation(ctx: AgentflowContext, prior: list[dict[str, Any]], executed: list[ExecutedNode]) -> list[dict[str, str]]:
     """The messages a human-input node sees: the session's stored turns, then the run's own chat history."""
-    messages = [{"role": t.role, "content": t.content} for t in ctx.history]
+    messages = [{"content": t.content, "role": t.role} for t in ctx.history]  # Flowise's key order for stored turns
     for entry in prior:
         messages.extend(entry.get("data", {}).get("chatHistory") or [])
     for run in executed:
@@ -266,8 +265,8 @@ def _ask_human(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]
         run.tokens = tokenize(content)
     else:  # the last message, then the fixed question, even when there is no message before it
         described = node.inputs.get("humanInputDescription")
-        question = _TAG.sub("", substitute(described, ctx, outputs)).strip() if isinstance(described, str) else ""
-        content = f"{last}\n\n{question or _DEFAULT_HUMAN_QUESTION}"
+        question = substitute(described, ctx, outputs) if isinstance(described, str) else ""
+        content = f"{last}\n\n{question or _DEFAULT_HUMAN_QUESTION}"  # the editor's HTML stays, as in Flowise 3.1
         run.single_token = True
         run.tokens = [content]
     run.input = {"messages": messages,

@@ -68,9 +68,11 @@ def save_execution(db: Database, *, execution_id: str, agentflow_id: str, sessio
             "sessionId": session_id, "action": None, "isPublic": None, "workspaceId": workspace_id,
             "createdDate": stamp, "updatedDate": stamp, "stoppedDate": _stopped(state, stamp),
         })
-    else:
-        db.update("execution", execution_id, {"executionData": data, "state": state, "updatedDate": stamp,
-                                              "stoppedDate": _stopped(state, stamp)})
+    else:  # a resumed run keeps the date it stopped at; a new stop stamps its own
+        changes = {"executionData": data, "state": state, "updatedDate": stamp}
+        if _stopped(state, stamp):
+            changes["stoppedDate"] = stamp
+        db.update("execution", execution_id, changes)
 
 
 def _stopped(state: str, stamp: str) -> str | None:

@@ -160,13 +160,20 @@ def _parse(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+#: Flowise's Execution entity order, the order of the keys of a message's ``execution``.
+_EXECUTION_COLUMNS = ("id", "executionData", "state", "agentflowId", "sessionId", "action", "isPublic", "createdDate",
+                      "updatedDate", "stoppedDate", "workspaceId")
+
+
 def _execution(db: Database, execution_id: str | None) -> dict[str, Any] | None:
     if not execution_id:
         return None
     row = db.get("execution", execution_id)
-    if row is not None and row.get("isPublic") is not None:
+    if row is None:
+        return None
+    if row.get("isPublic") is not None:
         row["isPublic"] = bool(row["isPublic"])
-    return row
+    return {column: row.get(column) for column in _EXECUTION_COLUMNS}
 
 
 def list_messages(db: Database, chatflow_id: str, flt: MessageFilter, *, feedback: bool = False) -> list[dict[str, Any]]:
