@@ -424,6 +424,10 @@ SCRIPT: list[Step] = [
     *_predictions("conversation chain", "chatflow_llm"),
     *_predictions("agentflow LLM", "agentflow_llm"),
     *_human_input(),
+    Step("condition: the matching branch", "prediction", "createPrediction", "POST", "/prediction/$condition",
+         json={"question": "I want a refund"}, auth="none"),
+    Step("condition: the else branch, streaming", "prediction", "createPrediction", "POST", "/prediction/$condition",
+         json={"question": "hello", "streaming": True}, auth="none"),
     # -- prediction errors --------------------------------------------------------------------------
     Step("prediction: unknown flow", "prediction", "createPrediction", "POST", "/prediction/$missing", json={"question": "hi"}, auth="none"),
     Step("prediction: invalid flow id", "prediction", "createPrediction", "POST", "/prediction/not-a-uuid", json={"question": "hi"}, auth="none"),

@@ -46,6 +46,8 @@ class FlowFile:
     file: str
     type: str
     needs_llm: bool
+    #: the folder of `file`: this package's `flows/`, or `data/` of the suite's own fixtures
+    folder: tuple[str, str] = ("conformance.reference", "flows")
 
 
 FLOWS: dict[str, FlowFile] = {
@@ -53,13 +55,15 @@ FLOWS: dict[str, FlowFile] = {
     "agentflow_llm": FlowFile("agentflow_llm_fake_openai.flowData.json", "AGENTFLOW", needs_llm=True),
     "chatflow_llm": FlowFile("chatflow_conversation_chain_fake_openai.flowData.json", "CHATFLOW", needs_llm=True),
     "chatflow_minimal": FlowFile("chatflow_minimal_fake_openai.flowData.json", "CHATFLOW", needs_llm=True),
-    "human_input": FlowFile("agentflow_human_input.flowData.json", "AGENTFLOW", needs_llm=False),
+    "human_input": FlowFile("agentflow_human_input.flowData.json", "AGENTFLOW", needs_llm=False,
+                            folder=("conformance", "data")),
+    "condition": FlowFile("agentflow_condition.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
 
-def _read(file: str) -> dict[str, Any]:
-    text = resources.files("conformance.reference").joinpath("flows", file).read_text("utf-8")
-    return json.loads(text)
+def _read(flow: FlowFile) -> dict[str, Any]:
+    package, folder = flow.folder
+    return json.loads(resources.files(package).joinpath(folder, flow.file).read_text("utf-8"))
 
 
 def patch_flow(document: dict[str, Any], *, basepath: str | None, credential_id: str | None) -> dict[str, Any]:
@@ -85,7 +89,7 @@ def patch_flow(document: dict[str, Any], *, basepath: str | None, credential_id:
 
 def flow_data(name: str, *, basepath: str | None = None, credential_id: str | None = None) -> str:
     """The flowData of reference flow `name` as the JSON string Flowise stores, instance values patched."""
-    document = patch_flow(_read(FLOWS[name].file), basepath=basepath, credential_id=credential_id)
+    document = patch_flow(_read(FLOWS[name]), basepath=basepath, credential_id=credential_id)
     return json.dumps(document, separators=(",", ":"))
 
 
@@ -126,6 +130,7 @@ class ReferenceFlows:
     rate_limited: str
     agentflow_llm: str | None = None
     human_input: str | None = None
+    condition: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -168,4 +173,5 @@ def create_reference_flows(
         if with_agentflow_llm
         else None,
         human_input=create_flow(client, f"{prefix}-human-input", "human_input", flow_data_text=flow_data("human_input")),
+        condition=create_flow(client, f"{prefix}-condition", "condition", flow_data_text=flow_data("condition")),
     )

@@ -63,6 +63,7 @@ def prepare_target(
         "chatflow_llm": flows.chatflow_llm,
         "agentflow_llm": flows.agentflow_llm or flows.direct_reply,
         "human_input": flows.human_input or flows.direct_reply,
+        "condition": flows.condition or flows.direct_reply,
         "protected": flows.protected,
         "rate_limited": flows.rate_limited,
         "credential_id": credential_id,

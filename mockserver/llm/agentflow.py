@@ -12,21 +12,28 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
 - ``llmAgentflow`` / ``agentAgentflow``: the fake LLM (answer.py), with the session's history when
   ``llmEnableMemory``/``agentEnableMemory`` is on, the agent's tools and knowledge stores;
 - ``retrieverAgentflow``: the matching chunks' text;
+- ``conditionAgentflow``: the first of its conditions (string, number or boolean comparisons, values
+  resolved like any ``{{ ... }}``) that holds is fulfilled, else the Else; the run follows that output's
+  edges (``-output-<index>``, the Else after the last condition) and skips the others;
 - ``humanInputAgentflow``: the run stops there (node and execution ``STOPPED``) and answers the last
   message and the node's question ("Do you want to proceed?") with an ``action`` offering Proceed and
   Reject; a later request with ``humanInput: {type, startNodeId, feedback?}`` resumes the same
   execution at that node and follows its ``proceed`` (``-output-0``) or ``reject`` (``-output-1``) edges;
 - anything else passes its predecessor's content through.
 
-Only the last node streams its tokens, as in Flowise (``isLastNode``); the answer is that node's content.
+Only a node with no outgoing edge streams its tokens, as in Flowise (``isLastNode``); the answer is the
+content of the last node run.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from markdownify import markdownify
 
 from mockserver.llm.answer import Attachment, Prompt, compose, tokenize
 from mockserver.llm.flow import FlowProfile, Node
@@ -41,6 +48,9 @@ __all__ = ["HUMAN_INPUT", "AgentflowContext", "AgentflowResult", "ExecutedNode",
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _LLM_NODES = ("llmAgentflow", "agentAgentflow")
 HUMAN_INPUT = "humanInputAgentflow"
+CONDITION = "conditionAgentflow"
+#: Flowise's test for editor HTML: a value that opens with a block tag.
+_EDITOR_HTML = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|pre|table)\b", re.IGNORECASE)
 _DEFAULT_HUMAN_QUESTION = "Do you want to proceed?"
 
 
@@ -128,8 +138,17 @@ class Resume:
     human_input: dict[str, Any] = field(default_factory=dict)
 
 
+def from_editor(text: str) -> str:
+    """A value the flow editor saved as HTML (``<p>...</p>``, TipTap's legacy output) as the Markdown text
+    Flowise's variable resolver makes of it before use; any other text is left as it is."""
+    if not _EDITOR_HTML.match(text):
+        return text
+    return markdownify(text, escape_asterisks=False, escape_underscores=False, escape_misc=False).strip()
+
+
 def substitute(template: str, ctx: AgentflowContext, outputs: dict[str, str]) -> str:
     """Resolve ``{{ ... }}`` placeholders the way Flowise's agentflow variable resolver does."""
+    template = from_editor(template)
 
     def resolve(match: re.Match[str]) -> str:
         key = match.group(1)
@@ -149,22 +168,6 @@ def substitute(template: str, ctx: AgentflowContext, outputs: dict[str, str]) ->
         return match.group(0)
 
     return _PLACEHOLDER.sub(resolve, template)
-
-
-def _order(profile: FlowProfile, roots: list[str] | None = None) -> list[Node]:
-    """Breadth-first from ``roots`` (default: the nodes nothing points to, i.e. the Start node), each node once."""
-    if roots is None:
-        targets = {t for _, t in profile.edges}
-        roots = [n.id for n in profile.nodes if n.id not in targets]
-    queue = list(roots)
-    seen: list[str] = []
-    while queue:
-        node_id = queue.pop(0)
-        if node_id in seen or profile.node(node_id) is None:
-            continue
-        seen.append(node_id)
-        queue.extend(profile.successors(node_id))
-    return [n for node_id in seen if (n := profile.node(node_id)) is not None]
 
 
 def _messages(node: Node, ctx: AgentflowContext, user_text: str, with_memory: bool) -> list[dict[str, str]]:
@@ -246,6 +249,78 @@ def _chat_history(node: Node, messages: list[dict[str, str]], answer: str) -> li
     return [*(m for m in messages if m.get("role") != "system"), {"role": role, "content": answer, "name": name}]
 
 
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _js_number(value: Any) -> float:
+    """``parseFloat(value) || 0``: the leading number of a text, 0 when there is none."""
+    if isinstance(value, bool):
+        return 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _NUMBER.match(str(value)) if value is not None else None
+    return float(match.group(0)) if match else 0.0
+
+
+def _regex_test(value1: Any, pattern: Any) -> bool:
+    try:
+        return re.search(str(pattern or ""), str(value1 or "")) is not None
+    except re.error:
+        return False
+
+
+_COMPARE: dict[str, Any] = {
+    "contains": lambda a, b: str(b or "") in str(a or ""),
+    "notContains": lambda a, b: str(b or "") not in str(a or ""),
+    "startsWith": lambda a, b: str(a).startswith(str(b)),
+    "endsWith": lambda a, b: str(a).endswith(str(b)),
+    "equal": lambda a, b: type(a) is type(b) and a == b,
+    "notEqual": lambda a, b: not (type(a) is type(b) and a == b),
+    "larger": lambda a, b: _js_number(a) > _js_number(b),
+    "largerEqual": lambda a, b: _js_number(a) >= _js_number(b),
+    "smaller": lambda a, b: _js_number(a) < _js_number(b),
+    "smallerEqual": lambda a, b: _js_number(a) <= _js_number(b),
+    "regex": _regex_test,
+    "isEmpty": lambda a, _b: a in (None, ""),
+    "notEmpty": lambda a, _b: a not in (None, ""),
+}
+_ELSE = {"type": "string", "value1": "", "operation": "equal", "value2": ""}
+
+
+def _decide(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -> int:
+    """A Condition node: the first condition that holds is fulfilled, else the Else; returns the index of the
+    output to follow (the Else is the one after the last condition). Values are resolved first."""
+    raw = run.node.inputs.get("conditions")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = []
+    conditions = [dict(c) for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+    for condition in conditions:
+        for key in ("value1", "value2"):
+            if isinstance(condition.get(key), str):
+                condition[key] = substitute(condition[key], ctx, outputs)
+    chosen = len(conditions)
+    decided = [dict(c) for c in conditions]
+    for index, condition in enumerate(conditions):
+        kind, first, second = condition.get("type"), condition.get("value1"), condition.get("value2")
+        if kind == "number":
+            first, second = _js_number(first), _js_number(second)
+        elif kind != "boolean":
+            first, second = first or "", second or ""
+        compare = _COMPARE.get(str(condition.get("operation")))
+        if compare is not None and compare(first, second):
+            decided[index] = {**condition, "isFulfilled": True}
+            chosen = index
+            break
+    decided.append({**_ELSE, "isFulfilled": chosen == len(conditions)})
+    # Flowise spreads the condition list into an object for the node's input: {"0": ..., "1": ...}
+    run.input = {"conditions": {str(i): c for i, c in enumerate(conditions)}}
+    run.output = {"conditions": decided}
+    return chosen
+
+
 def _conversation(ctx: AgentflowContext, prior: list[dict[str, Any]], executed: list[ExecutedNode]) -> list[dict[str, str]]:
     """The messages a human-input node sees: the session's stored turns, then the run's own chat history."""
     messages = [{"content": t.content, "role": t.role} for t in ctx.history]  # Flowise's key order for stored turns
@@ -266,7 +341,7 @@ def _ask_human(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]
     else:  # the last message, then the fixed question, even when there is no message before it
         described = node.inputs.get("humanInputDescription")
         question = substitute(described, ctx, outputs) if isinstance(described, str) else ""
-        content = f"{last}\n\n{question or _DEFAULT_HUMAN_QUESTION}"  # the editor's HTML stays, as in Flowise 3.1
+        content = f"{last}\n\n{question or _DEFAULT_HUMAN_QUESTION}"
         run.single_token = True
         run.tokens = [content]
     run.input = {"messages": messages,
@@ -298,43 +373,47 @@ def _answer_human(run: ExecutedNode, resume: Resume, messages: list[dict[str, st
 
 
 def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | None = None) -> AgentflowResult:
-    """Execute the flow's nodes in order (see the module docstring); ``resume`` continues a stopped run."""
+    """Execute the flow's nodes breadth-first from the Start node (see the module docstring); a branching
+    node (Condition, Human Input) sends the run down the edges of its fulfilled output only. ``resume``
+    continues a stopped run at its human-input node."""
     outputs: dict[str, str] = {}
     prior: list[dict[str, Any]] = []
     if resume is None:
-        ordered = _order(profile)
+        targets = {t for _, t in profile.edges}
+        queue = [n.id for n in profile.nodes if n.id not in targets]
     else:
         prior = resume.executed
         for entry in prior:
             content = entry.get("data", {}).get("output", {}).get("content")
             outputs[str(entry.get("nodeId"))] = content if isinstance(content, str) else ""
-        anchor = f"{resume.node_id}-output-{0 if resume.proceed else 1}"
-        ordered = [n for n in (profile.node(resume.node_id),) if n is not None]
-        ordered += _order(profile, profile.successors(resume.node_id, handle=anchor))
+        queue = [resume.node_id]
     executed: list[ExecutedNode] = []
-    sources: list[dict[str, Any]] | None = None
-    tools: list[dict[str, Any]] | None = None
-    for position, node in enumerate(ordered):
-        last = position == len(ordered) - 1
+    found: dict[str, tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]] = {}
+    seen: set[str] = set()
+    while queue:
+        node_id = queue.pop(0)
+        node = profile.node(node_id)
+        if node is None or node_id in seen:
+            continue
+        seen.add(node_id)
         previous = [p for p in profile.predecessors(node.id) if p in outputs]
         before = outputs[previous[-1]] if previous else ctx.question
         run = ExecutedNode(node=node, previous=previous, input={}, output={})
+        branch: str | None = None  # the output anchor the run continues from; None: all of them
         if node.name == HUMAN_INPUT:
             messages = _conversation(ctx, prior, executed)
-            executed.append(run)
-            if resume is not None and node.id == resume.node_id:
-                _answer_human(run, resume, messages)
-                outputs[node.id] = run.content
-                continue
-            action = _ask_human(run, ctx, outputs, messages)
-            return AgentflowResult(nodes=executed, text=run.content, prior=prior, action=action)
-        if node.name == "startAgentflow":
+            if resume is None or node.id != resume.node_id:
+                executed.append(run)
+                action = _ask_human(run, ctx, outputs, messages)
+                return AgentflowResult(nodes=executed, text=run.content, prior=prior, action=action)
+            _answer_human(run, resume, messages)
+            branch = f"{node.id}-output-{0 if resume.proceed else 1}"
+        elif node.name == "startAgentflow":
             run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question} if ctx.question_given else {}
             run.output = dict(run.input)
-            outputs[node.id] = ctx.question
-            executed.append(run)
-            continue
-        if node.name == "directReplyAgentflow":
+        elif node.name == CONDITION:
+            branch = f"{node.id}-output-{_decide(run, ctx, outputs)}"
+        elif node.name == "directReplyAgentflow":
             message = node.inputs.get("directReplyMessage")
             text = substitute(message, ctx, outputs) if isinstance(message, str) else ""
             run.output = {"content": text}
@@ -342,13 +421,12 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
             run.tokens = [text] if text else []
         elif node.name in _LLM_NODES:
             run.input, run.output, node_sources, node_tools = _run_llm(node, ctx, profile, outputs)
+            found[node.id] = (node_sources, node_tools)
             run.tokens = tokenize(run.content)
             run.extra = {"chatHistory": _chat_history(node, run.input["messages"], run.content)}
             usage = {k: run.output["usageMetadata"][k] for k in ("input_tokens", "output_tokens", "total_tokens")}
             run.trailing = [("token", ""), ("token", ""), ("calledTools", []),
                             ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
-            if last:
-                sources, tools = node_sources, node_tools
         elif node.name == "retrieverAgentflow":
             documents = retrieve(ctx.db, profile, ctx.question)
             run.input = {"question": ctx.question}
@@ -357,9 +435,13 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
         else:
             run.output = {"content": before}
             run.tokens = tokenize(before)
-        outputs[node.id] = run.content
-        if not last:
+        outputs[node.id] = ctx.question if node.name == "startAgentflow" else run.content
+        following = profile.successors(node.id, handle=branch)
+        if profile.successors(node.id):  # only a node with nowhere to go streams (Flowise's isLastNode)
             run.tokens, run.trailing = [], []
         executed.append(run)
-    text = executed[-1].content if executed and executed[-1].content else " "
+        queue.extend(following)
+    last = executed[-1] if executed else None
+    text = last.content if last is not None and last.content else " "
+    sources, tools = found.get(last.node.id, (None, None)) if last is not None else (None, None)
     return AgentflowResult(nodes=executed, text=text, source_documents=sources, used_tools=tools, prior=prior)

@@ -46,7 +46,7 @@ async def test_a_run_stops_at_the_human_input_node_with_an_action(mock: httpx.As
     assert list(body) == ["text", "question", "chatId", "chatMessageId", "executionId", "agentFlowExecutedData",
                           "action", "sessionId"]
     draft = body["agentFlowExecutedData"][1]["data"]["output"]["content"]
-    assert body["text"] == f"{draft}\n\n<p>Send this draft?</p>"  # the editor's HTML is kept, as in Flowise
+    assert body["text"] == f"{draft}\n\nSend this draft?"  # the editor's HTML read as Flowise reads it
     assert [(n["nodeId"], n["status"]) for n in body["agentFlowExecutedData"]] == [
         ("startAgentflow_0", "FINISHED"), ("llmAgentflow_0", "FINISHED"), (HUMAN, "STOPPED")]
     action = body["action"]
@@ -114,7 +114,7 @@ async def test_streams_stop_with_the_action_before_metadata(mock: httpx.AsyncCli
     names = [e["event"] for e in stream]
     assert names[-9:] == ["nextAgentFlow", "token", "nextAgentFlow", "agentFlowExecutedData", "agentFlowEvent",
                           "action", "agentFlowEvent", "metadata", "end"]
-    assert stream[-8]["data"].endswith("\n\n<p>Send this draft?</p>")  # the whole question, as one token
+    assert stream[-8]["data"].endswith("\n\nSend this draft?")  # the whole question, as one token
     assert stream[-7]["data"] == {"nodeId": HUMAN, "nodeLabel": "Review", "status": "STOPPED"}
     assert stream[-5]["data"] == stream[-3]["data"] == "STOPPED"
     assert stream[-2]["data"]["action"] == stream[-4]["data"]
