@@ -21,6 +21,7 @@ from conformance.spec import SpecIndex
 __all__ = ["EventCollector", "OperationVerdict"]
 
 LAYER = "schema"
+NO_LINK_LEFT = "no link left after the --only / --read-only selection"
 
 
 @dataclass
@@ -84,6 +85,8 @@ class EventCollector:
         #: and whether any was not tied to one.
         self.operation_errors: dict[str, int] = defaultdict(int)
         self.run_errors: set[str] = set()
+        #: phases that found nothing to run once --only / --read-only had filtered the operations
+        self.filtered_out: set[str] = set()
 
     # -- names -------------------------------------------------------------------------------------
 
@@ -108,6 +111,8 @@ class EventCollector:
             if status == "error" and name not in self.run_errors and self.operation_errors.get(name):
                 # The phase ran; some of its requests failed, and each is reported on its operation.
                 status = f"ran ({self.operation_errors[name]} request errors, reported per operation)"
+            elif status == "error" and name not in self.run_errors and name in self.filtered_out:
+                status = f"skipped ({NO_LINK_LEFT})"
             self.phases[name] = status
         elif isinstance(event, events.ScenarioFinished):
             if not event.is_test_scenario:
@@ -164,7 +169,8 @@ class EventCollector:
         text = f"{info.title}: {info.message}" if getattr(info, "title", None) else str(event.value)
         if "excluded by filters" in text:
             # --only or --read-only left no operation a link could start from: nothing to judge.
-            self.skips["(stateful)"].add("no link left after the --only / --read-only selection")
+            self.skips["(stateful)"].add(NO_LINK_LEFT)
+            self.filtered_out.add(event.phase.value if event.phase is not None else "stateful")
             return
         exchange = self.network_errors.get(operation) if event.related_to_operation else None
         check = "request_completes" if exchange is not None and exchange.error else "schemathesis_error"

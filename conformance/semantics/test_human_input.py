@@ -11,8 +11,16 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.checks import sse
 from conformance.fixtures import flow_data
-from conformance.semantics.support import create, expect_error_shape, expect_status, new_chat_id, predict
+from conformance.semantics.support import (
+    create,
+    expect_error_shape,
+    expect_status,
+    new_chat_id,
+    predict,
+    stream_prediction,
+)
 from conformance.violations import expect
 
 pytestmark = pytest.mark.flowise(
@@ -90,3 +98,32 @@ def test_a_resume_with_nothing_to_resume_is_refused(flowise_client, flowise_ledg
     )
     expect_status(flowise_client, response, 404, check="resume_without_execution_is_refused", operation="createPrediction")
     expect_error_shape(flowise_client, response, check="resume_without_execution_is_refused", operation="createPrediction")
+
+
+def test_a_stream_stops_with_the_action_before_metadata(flowise_caps, flowise_client, flowise_ledger,
+                                                      approval_flow) -> None:
+    """Streaming, the stop is `nextAgentFlow` STOPPED, `agentFlowEvent` STOPPED and the `action` event, then
+    `metadata` (whose `action` is the same) and `end`: a chat UI draws the buttons from them."""
+    missing = flowise_caps.why_not("streaming")
+    if missing:
+        pytest.skip(missing)
+    stream = stream_prediction(flowise_client, approval_flow, {"question": "send it?",
+                                                               "chatId": new_chat_id(flowise_ledger)})
+    events = sse.parse_stream(stream.body).events
+    names = [event.get("event") for event in events]
+    action = next((event.get("data") for event in events if event.get("event") == "action"), None)
+    metadata = next((event.get("data") for event in events if event.get("event") == "metadata"), None)
+    stopped = {"event": "nextAgentFlow", "data": {"nodeId": HUMAN_NODE, "nodeLabel": "Review", "status": "STOPPED"}}
+    expect(
+        stopped in events and "action" in names and names[-2:] == ["metadata", "end"]
+        and names.index("action") < names.index("metadata") and {"event": "agentFlowEvent", "data": "STOPPED"} in events,
+        check="human_input_stream_stops_with_action",
+        message=f"events {names}",
+        exchange=stream.exchange,
+    )
+    expect(
+        isinstance(action, dict) and isinstance(metadata, dict) and metadata.get("action") == action,
+        check="human_input_stream_metadata_has_action",
+        message=f"action event {action!r}, metadata {metadata!r}",
+        exchange=stream.exchange,
+    )

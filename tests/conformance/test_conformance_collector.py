@@ -38,3 +38,12 @@ def test_an_error_of_the_run_itself_fails_the_phase() -> None:
                                     label="(run)", related_to_operation=False))
     run.handle(events.PhaseFinished(phase=Phase(PhaseName.FUZZING), status=Status.ERROR, payload=None))
     assert run.phases["fuzzing"] == "error"
+
+
+def test_a_stateful_phase_with_no_link_left_by_the_selection_is_skipped_not_failed() -> None:
+    run = collector()
+    run.handle(events.NonFatalError(error=RuntimeError("All API operations were excluded by filters"),
+                                    phase=PhaseName.STATEFUL_TESTING, label="(run)", related_to_operation=False))
+    run.handle(events.PhaseFinished(phase=Phase(PhaseName.STATEFUL_TESTING), status=Status.ERROR, payload=None))
+    assert run.phases["stateful"].startswith("skipped (no link left"), run.phases
+    assert not [o for o in run.outcomes() if o.check == "schemathesis_error"]
