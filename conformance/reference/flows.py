@@ -58,6 +58,8 @@ FLOWS: dict[str, FlowFile] = {
     "human_input": FlowFile("agentflow_human_input.flowData.json", "AGENTFLOW", needs_llm=False,
                             folder=("conformance", "data")),
     "condition": FlowFile("agentflow_condition.flowData.json", "AGENTFLOW", needs_llm=False),
+    "loop": FlowFile("agentflow_loop.flowData.json", "AGENTFLOW", needs_llm=False),
+    "human_loop": FlowFile("agentflow_human_loop.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
 
@@ -131,6 +133,8 @@ class ReferenceFlows:
     agentflow_llm: str | None = None
     human_input: str | None = None
     condition: str | None = None
+    loop: str | None = None
+    human_loop: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -174,4 +178,6 @@ def create_reference_flows(
         else None,
         human_input=create_flow(client, f"{prefix}-human-input", "human_input", flow_data_text=flow_data("human_input")),
         condition=create_flow(client, f"{prefix}-condition", "condition", flow_data_text=flow_data("condition")),
+        loop=create_flow(client, f"{prefix}-loop", "loop", flow_data_text=flow_data("loop")),
+        human_loop=create_flow(client, f"{prefix}-human-loop", "human_loop", flow_data_text=flow_data("human_loop")),
     )

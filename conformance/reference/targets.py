@@ -64,6 +64,8 @@ def prepare_target(
         "agentflow_llm": flows.agentflow_llm or flows.direct_reply,
         "human_input": flows.human_input or flows.direct_reply,
         "condition": flows.condition or flows.direct_reply,
+        "loop": flows.loop or flows.direct_reply,
+        "human_loop": flows.human_loop or flows.direct_reply,
         "protected": flows.protected,
         "rate_limited": flows.rate_limited,
         "credential_id": credential_id,

@@ -15,6 +15,8 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
 - ``conditionAgentflow``: the first of its conditions (string, number or boolean comparisons, values
   resolved like any ``{{ ... }}``) that holds is fulfilled, else the Else; the run follows that output's
   edges (``-output-<index>``, the Else after the last condition) and skips the others;
+- ``loopAgentflow``: runs ``loopBackToNode`` (and what follows it) again, up to ``maxLoopCount`` jumps per
+  request, then answers its fallback message;
 - ``humanInputAgentflow``: the run stops there (node and execution ``STOPPED``) and answers the last
   message and the node's question ("Do you want to proceed?") with an ``action`` offering Proceed and
   Reject; a later request with ``humanInput: {type, startNodeId, feedback?}`` resumes the same
@@ -49,6 +51,8 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _LLM_NODES = ("llmAgentflow", "agentAgentflow")
 HUMAN_INPUT = "humanInputAgentflow"
 CONDITION = "conditionAgentflow"
+LOOP = "loopAgentflow"
+_DEFAULT_MAX_LOOPS = 5
 #: Flowise's test for editor HTML: a value that opens with a block tag.
 _EDITOR_HTML = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|pre|table)\b", re.IGNORECASE)
 _DEFAULT_HUMAN_QUESTION = "Do you want to proceed?"
@@ -88,6 +92,8 @@ class ExecutedNode:
     extra: dict[str, Any] = field(default_factory=dict)
     #: FINISHED, or STOPPED for a human-input node waiting for its answer
     status: str = "FINISHED"
+    #: events sent once the node's executed data has gone out (a Loop's fallback message)
+    after: list[tuple[str, Any]] = field(default_factory=list)
 
     def entry(self, status: str | None = None, *, error: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.node.id, "name": self.node.name}
@@ -321,6 +327,29 @@ def _decide(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -
     return chosen
 
 
+def _loop(run: ExecutedNode, loops: dict[str, int]) -> str | None:
+    """A Loop node: the node to run again (``loopBackToNode`` is ``<id>-<label>``) while this request's jumps
+    stay under ``maxLoopCount`` (default 5); after that its content is the fallback message, streamed."""
+    node = run.node
+    target = str(node.inputs.get("loopBackToNode") or "")
+    target_id, _, rest = target.partition("-")
+    label = rest.split("-")[0]
+    given = node.inputs.get("maxLoopCount")
+    limit = int(_js_number(given)) if given and _NUMBER.match(str(given)) else _DEFAULT_MAX_LOOPS  # parseInt
+    fallback = node.inputs.get("fallbackMessage")
+    run.input = {"nodeID": target_id, "maxLoopCount": limit}
+    run.output = {"content": f"Loop back to {label} ({target_id})", "nodeID": target_id, "maxLoopCount": limit,
+                  **({"fallbackMessage": fallback} if fallback is not None else {})}
+    count = loops.get(node.id, 0) + 1
+    if count < limit:
+        loops[node.id] = count
+        return target_id
+    message = fallback or f"Loop completed after reaching maximum iteration count of {limit}."
+    run.output["content"] = message
+    run.after = [("token", message)]
+    return None
+
+
 def _conversation(ctx: AgentflowContext, prior: list[dict[str, Any]], executed: list[ExecutedNode]) -> list[dict[str, str]]:
     """The messages a human-input node sees: the session's stored turns, then the run's own chat history."""
     messages = [{"content": t.content, "role": t.role} for t in ctx.history]  # Flowise's key order for stored turns
@@ -390,6 +419,8 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
     executed: list[ExecutedNode] = []
     found: dict[str, tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]] = {}
     seen: set[str] = set()
+    loops: dict[str, int] = {}  # jumps made by each Loop node in this request
+    pending = resume  # the human's answer, consumed by the first visit of its node
     while queue:
         node_id = queue.pop(0)
         node = profile.node(node_id)
@@ -402,12 +433,18 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
         branch: str | None = None  # the output anchor the run continues from; None: all of them
         if node.name == HUMAN_INPUT:
             messages = _conversation(ctx, prior, executed)
-            if resume is None or node.id != resume.node_id:
+            if pending is None or node.id != pending.node_id:
                 executed.append(run)
                 action = _ask_human(run, ctx, outputs, messages)
                 return AgentflowResult(nodes=executed, text=run.content, prior=prior, action=action)
-            _answer_human(run, resume, messages)
-            branch = f"{node.id}-output-{0 if resume.proceed else 1}"
+            _answer_human(run, pending, messages)
+            branch = f"{node.id}-output-{0 if pending.proceed else 1}"
+            pending = None
+        elif node.name == LOOP:
+            target = _loop(run, loops)
+            if target is not None:  # go round again: the target and what follows it run anew
+                seen.clear()
+                queue.insert(0, target)
         elif node.name == "startAgentflow":
             run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question} if ctx.question_given else {}
             run.output = dict(run.input)

@@ -310,6 +310,7 @@ class AgentflowRun:
             steps.extend(flowise_frame(name, data) for name, data in run.trailing)
             steps.append(flowise_frame("nextAgentFlow", {**ident, "status": run.status}))
             steps.append(flowise_frame("agentFlowExecutedData", self.result.executed_data(index + 1)))
+            steps.extend(flowise_frame(name, data) for name, data in run.after)
 
         def finish() -> list[bytes]:
             result = self._save()
@@ -356,7 +357,7 @@ def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: Any, sessi
                                        "can be resumed.")
     executed = [e for e in json_value(row["executionData"], []) or [] if isinstance(e, dict)]
     node_id = human_input.get("startNodeId")
-    entry = next((e for e in executed if e.get("nodeId") == node_id), None)
+    entry = next((e for e in reversed(executed) if e.get("nodeId") == node_id), None)
     if entry is None:
         raise _resume_error(call, 400, f"Node {node_id} not found in previous execution. This could indicate an "
                                        "invalid resume attempt or a modified flow.")
@@ -364,7 +365,8 @@ def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: Any, sessi
     if entry.get("status") != "STOPPED" or node is None or node.name != HUMAN_INPUT:
         raise _resume_error(call, 400, f"Node {node_id} is not waiting for human input in execution {row['id']}")
     feedback = human_input.get("feedback")
-    resume = Resume(executed=[e for e in executed if e is not entry], node_id=node_id,
+    # Flowise drops every earlier visit of the node too (a loop may have passed it before the stop).
+    resume = Resume(executed=[e for e in executed if e.get("nodeId") != node_id], node_id=node_id,
                     proceed=human_input.get("type") == "proceed",
                     feedback=feedback if isinstance(feedback, str) and feedback else None, human_input=human_input)
     return row["id"], resume
