@@ -50,15 +50,17 @@ class FlowFile:
     folder: tuple[str, str] = ("conformance.reference", "flows")
 
 
+#: The suite's own fixtures (`conformance/data/`), for flows both the suite and the comparison run.
+SUITE_DATA = ("conformance", "data")
+
 FLOWS: dict[str, FlowFile] = {
-    "direct_reply": FlowFile("agentflow_direct_reply.flowData.json", "AGENTFLOW", needs_llm=False),
+    "direct_reply": FlowFile("agentflow_direct_reply.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "agentflow_llm": FlowFile("agentflow_llm_fake_openai.flowData.json", "AGENTFLOW", needs_llm=True),
     "chatflow_llm": FlowFile("chatflow_conversation_chain_fake_openai.flowData.json", "CHATFLOW", needs_llm=True),
     "chatflow_minimal": FlowFile("chatflow_minimal_fake_openai.flowData.json", "CHATFLOW", needs_llm=True),
-    "human_input": FlowFile("agentflow_human_input.flowData.json", "AGENTFLOW", needs_llm=False,
-                            folder=("conformance", "data")),
-    "condition": FlowFile("agentflow_condition.flowData.json", "AGENTFLOW", needs_llm=False),
-    "loop": FlowFile("agentflow_loop.flowData.json", "AGENTFLOW", needs_llm=False),
+    "human_input": FlowFile("agentflow_human_input.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
+    "condition": FlowFile("agentflow_condition.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
+    "loop": FlowFile("agentflow_loop.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "human_loop": FlowFile("agentflow_human_loop.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
