@@ -38,6 +38,7 @@ from typing import Any
 from markdownify import markdownify
 
 from mockserver.llm.answer import Attachment, Prompt, compose, tokenize
+from mockserver.llm.conditions import first_fulfilled, has_number, parse_float
 from mockserver.llm.flow import FlowProfile, Node
 from mockserver.llm.memory import Turn
 from mockserver.llm.retrieval import retrieve
@@ -255,44 +256,6 @@ def _chat_history(node: Node, messages: list[dict[str, str]], answer: str) -> li
     return [*(m for m in messages if m.get("role") != "system"), {"role": role, "content": answer, "name": name}]
 
 
-_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def _js_number(value: Any) -> float:
-    """``parseFloat(value) || 0``: the leading number of a text, 0 when there is none."""
-    if isinstance(value, bool):
-        return 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = _NUMBER.match(str(value)) if value is not None else None
-    return float(match.group(0)) if match else 0.0
-
-
-def _regex_test(value1: Any, pattern: Any) -> bool:
-    try:
-        return re.search(str(pattern or ""), str(value1 or "")) is not None
-    except re.error:
-        return False
-
-
-_COMPARE: dict[str, Any] = {
-    "contains": lambda a, b: str(b or "") in str(a or ""),
-    "notContains": lambda a, b: str(b or "") not in str(a or ""),
-    "startsWith": lambda a, b: str(a).startswith(str(b)),
-    "endsWith": lambda a, b: str(a).endswith(str(b)),
-    "equal": lambda a, b: type(a) is type(b) and a == b,
-    "notEqual": lambda a, b: not (type(a) is type(b) and a == b),
-    "larger": lambda a, b: _js_number(a) > _js_number(b),
-    "largerEqual": lambda a, b: _js_number(a) >= _js_number(b),
-    "smaller": lambda a, b: _js_number(a) < _js_number(b),
-    "smallerEqual": lambda a, b: _js_number(a) <= _js_number(b),
-    "regex": _regex_test,
-    "isEmpty": lambda a, _b: a in (None, ""),
-    "notEmpty": lambda a, _b: a not in (None, ""),
-}
-_ELSE = {"type": "string", "value1": "", "operation": "equal", "value2": ""}
-
-
 def _decide(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -> int:
     """A Condition node: the first condition that holds is fulfilled, else the Else; returns the index of the
     output to follow (the Else is the one after the last condition). Values are resolved first."""
@@ -307,20 +270,7 @@ def _decide(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -
         for key in ("value1", "value2"):
             if isinstance(condition.get(key), str):
                 condition[key] = substitute(condition[key], ctx, outputs)
-    chosen = len(conditions)
-    decided = [dict(c) for c in conditions]
-    for index, condition in enumerate(conditions):
-        kind, first, second = condition.get("type"), condition.get("value1"), condition.get("value2")
-        if kind == "number":
-            first, second = _js_number(first), _js_number(second)
-        elif kind != "boolean":
-            first, second = first or "", second or ""
-        compare = _COMPARE.get(str(condition.get("operation")))
-        if compare is not None and compare(first, second):
-            decided[index] = {**condition, "isFulfilled": True}
-            chosen = index
-            break
-    decided.append({**_ELSE, "isFulfilled": chosen == len(conditions)})
+    chosen, decided = first_fulfilled(conditions)
     # Flowise spreads the condition list into an object for the node's input: {"0": ..., "1": ...}
     run.input = {"conditions": {str(i): c for i, c in enumerate(conditions)}}
     run.output = {"conditions": decided}
@@ -335,7 +285,7 @@ def _loop(run: ExecutedNode, loops: dict[str, int]) -> str | None:
     target_id, _, rest = target.partition("-")
     label = rest.split("-")[0]
     given = node.inputs.get("maxLoopCount")
-    limit = int(_js_number(given)) if given and _NUMBER.match(str(given)) else _DEFAULT_MAX_LOOPS  # parseInt
+    limit = int(parse_float(given)) if given and has_number(given) else _DEFAULT_MAX_LOOPS  # parseInt
     fallback = node.inputs.get("fallbackMessage")
     run.input = {"nodeID": target_id, "maxLoopCount": limit}
     run.output = {"content": f"Loop back to {label} ({target_id})", "nodeID": target_id, "maxLoopCount": limit,

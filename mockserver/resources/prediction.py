@@ -36,7 +36,7 @@ from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_f
 from mockserver.llm.agentflow import HUMAN_INPUT, AgentflowContext, Resume, run_agentflow
 from mockserver.llm.answer import Prompt, compose, follow_up_prompts, tokenize
 from mockserver.llm.exchange import Exchange, save_execution
-from mockserver.llm.flow import api_override_enabled, follow_ups_enabled, read_profile
+from mockserver.llm.flow import FlowProfile, api_override_enabled, follow_ups_enabled, read_profile
 from mockserver.llm.inputs import PredictionInput, SubmittedFile, read_prediction
 from mockserver.llm.memory import Turn, history_from_request, load_history
 from mockserver.llm.retrieval import index_texts, retrieve
@@ -342,7 +342,7 @@ def _resume_error(call: Call, status: int, message: str) -> FlowiseError:
     return FlowiseError(status, message)
 
 
-def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: Any, session_id: str,
+def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: FlowProfile, session_id: str,
                        human_input: dict[str, Any]) -> tuple[str, Resume]:
     """The session's latest execution of this agentflow, which must be stopped at the human-input node
     ``startNodeId`` names; Flowise looks at the latest one only, whatever its state."""
