@@ -432,6 +432,8 @@ SCRIPT: list[Step] = [
          json={"question": "hi"}, auth="none"),
     Step("loop: the fallback streamed", "prediction", "createPrediction", "POST", "/prediction/$loop",
          json={"question": "hi", "streaming": True}, auth="none"),
+    Step("flow state: seeded, read and updated", "prediction", "createPrediction", "POST", "/prediction/$state",
+         json={"question": "hi"}, auth="none"),
     Step("human loop: a run stops", "prediction", "createPrediction", "POST", "/prediction/$human_loop",
          json={"question": "hi", "chatId": "fidelity-loop"}, auth="none"),
     Step("human loop: reject loops back and stops again", "prediction", "createPrediction", "POST",

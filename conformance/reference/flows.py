@@ -62,6 +62,7 @@ FLOWS: dict[str, FlowFile] = {
     "condition": FlowFile("agentflow_condition.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "loop": FlowFile("agentflow_loop.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "human_loop": FlowFile("agentflow_human_loop.flowData.json", "AGENTFLOW", needs_llm=False),
+    "state": FlowFile("agentflow_state.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
 
@@ -137,6 +138,7 @@ class ReferenceFlows:
     condition: str | None = None
     loop: str | None = None
     human_loop: str | None = None
+    state: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -182,4 +184,5 @@ def create_reference_flows(
         condition=create_flow(client, f"{prefix}-condition", "condition", flow_data_text=flow_data("condition")),
         loop=create_flow(client, f"{prefix}-loop", "loop", flow_data_text=flow_data("loop")),
         human_loop=create_flow(client, f"{prefix}-human-loop", "human_loop", flow_data_text=flow_data("human_loop")),
+        state=create_flow(client, f"{prefix}-state", "state", flow_data_text=flow_data("state")),
     )

@@ -66,6 +66,7 @@ def prepare_target(
         "condition": flows.condition or flows.direct_reply,
         "loop": flows.loop or flows.direct_reply,
         "human_loop": flows.human_loop or flows.direct_reply,
+        "state": flows.state or flows.direct_reply,
         "protected": flows.protected,
         "rate_limited": flows.rate_limited,
         "credential_id": credential_id,

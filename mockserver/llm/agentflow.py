@@ -23,6 +23,10 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
   execution at that node and follows its ``proceed`` (``-output-0``) or ``reject`` (``-output-1``) edges;
 - anything else passes its predecessor's content through.
 
+The flow state (``{{ $flow.state.<key> }}``) starts as the Start node's ``startState`` and takes the
+``llmUpdateState`` / ``agentUpdateState`` / ``loopUpdateState`` entries of the nodes that run (``{{ output }}``
+there is what the node answered); each executed-data entry records the state its node left.
+
 Only a node with no outgoing edge streams its tokens, as in Flowise (``isLastNode``); the answer is the
 content of the last node run.
 """
@@ -75,6 +79,9 @@ class AgentflowContext:
     answer_tokens: int | None = None
     #: False when the request carried no question at all (Flowise then records none on the Start node)
     question_given: bool = True
+    #: the flow state (``$flow.state``): the Start node's ``startState``, updated by the nodes that set it
+    state: dict[str, Any] = field(default_factory=dict)
+    chatflow_id: str = ""
 
 
 @dataclass
@@ -95,13 +102,15 @@ class ExecutedNode:
     status: str = "FINISHED"
     #: events sent once the node's executed data has gone out (a Loop's fallback message)
     after: list[tuple[str, Any]] = field(default_factory=list)
+    #: the flow state as this node left it
+    state: dict[str, Any] = field(default_factory=dict)
 
     def entry(self, status: str | None = None, *, error: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.node.id, "name": self.node.name}
         if error is not None:
             data["error"] = error
         else:
-            data.update({"input": self.input, "output": self.output, "state": {}, **self.extra})
+            data.update({"input": self.input, "output": self.output, "state": self.state, **self.extra})
         return {"nodeId": self.node.id, "nodeLabel": self.node.label, "data": data,
                 "previousNodeIds": self.previous, "status": status or self.status}
 
@@ -166,8 +175,13 @@ def substitute(template: str, ctx: AgentflowContext, outputs: dict[str, str]) ->
         if key.startswith("$vars."):
             value = ctx.variables.get(key[len("$vars."):])
             return match.group(0) if value is None else str(value)
-        if key in ("$flow.chatId", "$flow.sessionId"):
-            return ctx.chat_id if key.endswith("chatId") else ctx.session_id
+        if key in ("$flow.chatId", "$flow.sessionId", "$flow.chatflowId", "$flow.chatflowid"):
+            return {"chatId": ctx.chat_id, "sessionId": ctx.session_id}.get(key[len("$flow."):], ctx.chatflow_id)
+        if key.startswith("$flow.state."):
+            value = ctx.state.get(key[len("$flow.state."):])
+            if value is None:
+                return match.group(0)
+            return json.dumps(value, separators=(",", ":")) if isinstance(value, (dict, list)) else str(value)
         if key.startswith("$form.") and ctx.form:
             return str(ctx.form.get(key[len("$form."):], ""))
         if key in outputs:
@@ -277,7 +291,7 @@ def _decide(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -
     return chosen
 
 
-def _loop(run: ExecutedNode, loops: dict[str, int]) -> str | None:
+def _loop(run: ExecutedNode, loops: dict[str, int], ctx: AgentflowContext, outputs: dict[str, str]) -> str | None:
     """A Loop node: the node to run again (``loopBackToNode`` is ``<id>-<label>``) while this request's jumps
     stay under ``maxLoopCount`` (default 5); after that its content is the fallback message, streamed."""
     node = run.node
@@ -290,6 +304,7 @@ def _loop(run: ExecutedNode, loops: dict[str, int]) -> str | None:
     run.input = {"nodeID": target_id, "maxLoopCount": limit}
     run.output = {"content": f"Loop back to {label} ({target_id})", "nodeID": target_id, "maxLoopCount": limit,
                   **({"fallbackMessage": fallback} if fallback is not None else {})}
+    _update_state(ctx, outputs, node.inputs.get("loopUpdateState"), run.output["content"])
     count = loops.get(node.id, 0) + 1
     if count < limit:
         loops[node.id] = count
@@ -298,6 +313,26 @@ def _loop(run: ExecutedNode, loops: dict[str, int]) -> str | None:
     run.output["content"] = message
     run.after = [("token", message)]
     return None
+
+
+def _update_state(ctx: AgentflowContext, outputs: dict[str, str], updates: Any, output: str) -> None:
+    """A node's ``...UpdateState`` list (``[{key, value}]``): values resolved like any input, then
+    ``{{ output }}`` replaced by what the node answered, merged into the flow state."""
+    if isinstance(updates, str):
+        try:
+            updates = json.loads(updates)
+        except ValueError:
+            return
+    if not isinstance(updates, list):
+        return
+    for update in updates:
+        if isinstance(update, dict) and update.get("key"):
+            value = update.get("value")
+            if isinstance(value, str):
+                value = substitute(value, ctx, outputs)
+                if "{{ output }}" in value or "{{output}}" in value:
+                    value = output
+            ctx.state[str(update["key"])] = value
 
 
 def _conversation(ctx: AgentflowContext, prior: list[dict[str, Any]], executed: list[ExecutedNode]) -> list[dict[str, str]]:
@@ -362,6 +397,9 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
         queue = [n.id for n in profile.nodes if n.id not in targets]
     else:
         prior = resume.executed
+        if prior:  # the run goes on with the state its last node left
+            last_state = prior[-1].get("data", {}).get("state")
+            ctx.state = dict(last_state) if isinstance(last_state, dict) else {}
         for entry in prior:
             content = entry.get("data", {}).get("output", {}).get("content")
             outputs[str(entry.get("nodeId"))] = content if isinstance(content, str) else ""
@@ -385,19 +423,22 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
             messages = _conversation(ctx, prior, executed)
             if pending is None or node.id != pending.node_id:
                 executed.append(run)
+                run.state = dict(ctx.state)
                 action = _ask_human(run, ctx, outputs, messages)
                 return AgentflowResult(nodes=executed, text=run.content, prior=prior, action=action)
             _answer_human(run, pending, messages)
             branch = f"{node.id}-output-{0 if pending.proceed else 1}"
             pending = None
         elif node.name == LOOP:
-            target = _loop(run, loops)
+            target = _loop(run, loops, ctx, outputs)
             if target is not None:  # go round again: the target and what follows it run anew
                 seen.clear()
                 queue.insert(0, target)
         elif node.name == "startAgentflow":
             run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question} if ctx.question_given else {}
             run.output = dict(run.input)
+            ctx.state = {}
+            _update_state(ctx, outputs, node.inputs.get("startState"), "")
         elif node.name == CONDITION:
             branch = f"{node.id}-output-{_decide(run, ctx, outputs)}"
         elif node.name == "directReplyAgentflow":
@@ -414,6 +455,8 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
             usage = {k: run.output["usageMetadata"][k] for k in ("input_tokens", "output_tokens", "total_tokens")}
             run.trailing = [("token", ""), ("token", ""), ("calledTools", []),
                             ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
+            _update_state(ctx, outputs, node.inputs.get("llmUpdateState" if node.name == "llmAgentflow"
+                                                         else "agentUpdateState"), run.content)
         elif node.name == "retrieverAgentflow":
             documents = retrieve(ctx.db, profile, ctx.question)
             run.input = {"question": ctx.question}
@@ -422,6 +465,7 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
         else:
             run.output = {"content": before}
             run.tokens = tokenize(before)
+        run.state = dict(ctx.state)
         outputs[node.id] = ctx.question if node.name == "startAgentflow" else run.content
         following = profile.successors(node.id, handle=branch)
         if profile.successors(node.id):  # only a node with nowhere to go streams (Flowise's isLastNode)

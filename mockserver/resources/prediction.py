@@ -239,7 +239,7 @@ class AgentflowRun:
             session_id=self.session_id, history=history,
             variables=_variables(call, profile.var_names, inp.variables), attachments=tuple(inp.attachments()),
             form=inp.form, seed=call.settings.llm_seed, answer_tokens=call.settings.answer_tokens,
-            question_given=inp.question is not None)
+            question_given=inp.question is not None, chatflow_id=chatflow["id"])
         self.resumed = resume is not None
         self.result = run_agentflow(profile, ctx, resume)
         if rule is not None and rule.answer is not None and self.result.nodes:

@@ -72,3 +72,19 @@ async def test_rejecting_loops_back_to_the_question_which_stops_the_run_again(mo
     done = await mock.post(f"/prediction/{flow_id}", json={"chatId": "l1",
                                                            "humanInput": {"type": "proceed", "startNodeId": HUMAN}})
     assert done.json()["text"] == "Sent." and "action" not in done.json()
+
+
+async def test_the_flow_state_starts_at_the_start_node_and_nodes_update_it(mock: httpx.AsyncClient) -> None:
+    """`startState` seeds `$flow.state`; a Loop's `loopUpdateState` sets it (`{{ output }}` is what the
+    Loop answered); every executed node records the state it left."""
+    flow = echo_loop(maxLoopCount=2, loopUpdateState=[{"key": "seen", "value": "{{ output }}"}])
+    flow["nodes"][0] = node("startAgentflow_0", "startAgentflow", "Agent Flows", "Start", startInputType="chatInput",
+                            startState=[{"key": "topic", "value": "refunds"}, {"key": "seen", "value": ""}])
+    flow["nodes"][1]["data"]["inputs"]["directReplyMessage"] = "{{ $flow.state.topic }} / {{ $flow.state.seen }}"
+    flow_id = await create_flow(mock, flow, "AGENTFLOW")
+    body = (await mock.post(f"/prediction/{flow_id}", json={"question": "hi"})).json()
+    executed = body["agentFlowExecutedData"]
+    replies = [n["data"]["output"]["content"] for n in executed if n["nodeId"] == "directReplyAgentflow_0"]
+    assert replies == ["refunds / ", "refunds / Loop back to Echo (directReplyAgentflow_0)"]
+    assert executed[0]["data"]["state"] == {"topic": "refunds", "seen": ""}
+    assert executed[-1]["data"]["state"]["seen"] == "Loop back to Echo (directReplyAgentflow_0)"
