@@ -38,6 +38,7 @@ _CATEGORY_BY_NAME = (
     (re.compile(r"^(calculator|customTool|serpAPI|serper|requestsGet|requestsPost|readFile|writeFile|"
                 r"retrieverTool|chainTool|chatflowTool|currentDateTime|webBrowser|braveSearchAPI)$"), "Tools"),
 )
+_STICKY_NOTES = ("stickyNoteAgentflow", "stickyNote")
 _VAR_REF = re.compile(r"\$vars\.([A-Za-z_][\w-]*)")
 _RESERVED_OVERRIDES = frozenset({"sessionId", "vars", "chatId"})
 
@@ -204,7 +205,8 @@ def read_profile(chatflow: dict[str, Any], overrides: dict[str, Any] | None = No
     """Read ``chatflow`` (a ``chat_flow`` row) into a profile; ``overrides`` are already gated by the caller."""
     flow, var_names = _read_flow_data(chatflow.get("flowData"))
     raw_nodes = [n for n in flow.get("nodes") or [] if isinstance(n, dict)]
-    nodes = [Node.from_json(n) for n in raw_nodes]
+    # Sticky notes are the canvas's comments: Flowise leaves them out of the graph it runs.
+    nodes = [node for node in map(Node.from_json, raw_nodes) if node.name not in _STICKY_NOTES]
     if overrides:
         _apply_overrides(nodes, overrides)
     edges: list[tuple[str, str]] = []

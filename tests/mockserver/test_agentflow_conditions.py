@@ -84,3 +84,14 @@ async def test_values_saved_as_editor_html_are_read_as_text(mock: httpx.AsyncCli
     body = (await mock.post(f"/prediction/{flow_id}", json={"question": "a refund please"})).json()
     assert body["text"] == "Refunds: a refund please\n\nThanks."
     assert body["agentFlowExecutedData"][1]["data"]["input"]["conditions"]["0"]["value2"] == "refund"
+
+
+async def test_a_sticky_note_on_the_canvas_is_not_run(mock: httpx.AsyncClient) -> None:
+    """The editor's comments are nodes without edges; Flowise leaves them out of the run."""
+    flow = branching_flow(cond("string", "{{ question }}", "contains", "refund"))
+    flow["nodes"].append(node("stickyNoteAgentflow_0", "stickyNoteAgentflow", "Agent Flows", "Sticky Note",
+                              note="Refunds go left."))
+    flow_id = await create_flow(mock, flow, "AGENTFLOW")
+    body = (await mock.post(f"/prediction/{flow_id}", json={"question": "refund"})).json()
+    assert body["text"] == "branch 0"
+    assert "stickyNoteAgentflow_0" not in [n["nodeId"] for n in body["agentFlowExecutedData"]]
