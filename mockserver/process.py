@@ -6,6 +6,7 @@ binds loopback on a free port, keeps its log, and is stopped the same way: SIGTE
 group, SIGKILL for what is left after a grace period, never a process this run did not start.
 
 Importing this module does not import the mock's app (no FastAPI, no SQLite): a locust process may use it.
+``serve_in_thread`` is the in-process variant the tests use for an ASGI app that must be reached over a socket.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -31,6 +35,7 @@ __all__ = [
     "ServerError",
     "free_port",
     "mock_env",
+    "serve_in_thread",
     "start_server",
     "wait_until_ready",
 ]
@@ -179,3 +184,26 @@ def start_server(name: str, argv: Sequence[str], *, port: int, log_path: Path, r
         process.stop(grace=5.0)
         raise
     return process
+
+
+@contextmanager
+def serve_in_thread(app: Any, *, log_level: str = "error", timeout: float = 10.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a daemon thread on a free loopback port; yields its base URL and
+    stops it on exit."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level=log_level))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise ServerError(f"uvicorn did not start on {LOOPBACK}:{port} within {timeout:g} s")
+        time.sleep(0.01)
+    try:
+        yield f"http://{LOOPBACK}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=timeout)

@@ -15,7 +15,7 @@ from mockserver.errors import FlowiseError, TextError
 if TYPE_CHECKING:
     from mockserver.operations import Call
 
-__all__ = ["active", "deleted", "not_found"]
+__all__ = ["active", "client_error", "deleted", "not_found"]
 
 
 def active(call: Call, upstream_id: str) -> bool:
@@ -38,6 +38,14 @@ def not_found(call: Call, message: str, *, where: str) -> FlowiseError:
     if active(call, "not-found-text"):
         return TextError(404, message)
     return FlowiseError(404, message)
+
+
+def client_error(call: Call, status: int, message: str, *, where: str) -> FlowiseError:
+    """A request the client got wrong: ``status`` by contract; under quirks, where the spec records
+    ``client-error-500``, Flowise's plain-``Error`` 500 ``Error: <where> - <message>``."""
+    if active(call, "client-error-500"):
+        return FlowiseError(500, f"Error: {where} - {message}")
+    return FlowiseError(status, message)
 
 
 def deleted(call: Call, affected: int, message: str, *, where: str) -> dict[str, object]:

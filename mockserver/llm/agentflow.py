@@ -270,16 +270,25 @@ def _chat_history(node: Node, messages: list[dict[str, str]], answer: str) -> li
     return [*(m for m in messages if m.get("role") != "system"), {"role": role, "content": answer, "name": name}]
 
 
+def _list_input(value: Any) -> list[dict[str, Any]]:
+    """A node's array input (conditions, state updates): a list, or its JSON text; objects only."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _feedback_enabled(node: Node) -> bool:
+    """A Human Input node asks for feedback unless ``humanInputEnableFeedback`` is off (on by default)."""
+    return node.inputs.get("humanInputEnableFeedback") not in (False, "false")
+
+
 def _decide(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -> int:
     """A Condition node: the first condition that holds is fulfilled, else the Else; returns the index of the
     output to follow (the Else is the one after the last condition). Values are resolved first."""
-    raw = run.node.inputs.get("conditions")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raw = []
-    conditions = [dict(c) for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+    conditions = [dict(c) for c in _list_input(run.node.inputs.get("conditions"))]
     for condition in conditions:
         for key in ("value1", "value2"):
             if isinstance(condition.get(key), str):
@@ -318,15 +327,8 @@ def _loop(run: ExecutedNode, loops: dict[str, int], ctx: AgentflowContext, outpu
 def _update_state(ctx: AgentflowContext, outputs: dict[str, str], updates: Any, output: str) -> None:
     """A node's ``...UpdateState`` list (``[{key, value}]``): values resolved like any input, then
     ``{{ output }}`` replaced by what the node answered, merged into the flow state."""
-    if isinstance(updates, str):
-        try:
-            updates = json.loads(updates)
-        except ValueError:
-            return
-    if not isinstance(updates, list):
-        return
-    for update in updates:
-        if isinstance(update, dict) and update.get("key"):
+    for update in _list_input(updates):
+        if update.get("key"):
             value = update.get("value")
             if isinstance(value, str):
                 value = substitute(value, ctx, outputs)
@@ -358,8 +360,7 @@ def _ask_human(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]
         content = f"{last}\n\n{question or _DEFAULT_HUMAN_QUESTION}"
         run.single_token = True
         run.tokens = [content]
-    run.input = {"messages": messages,
-                 "humanInputEnableFeedback": node.inputs.get("humanInputEnableFeedback") not in (False, "false")}
+    run.input = {"messages": messages, "humanInputEnableFeedback": _feedback_enabled(node)}
     action = {"id": new_id(), "mapping": {"approve": "Proceed", "reject": "Reject"},
               "elements": [{"type": "agentflowv2-approve-button", "label": "Proceed"},
                            {"type": "agentflowv2-reject-button", "label": "Reject"}],
@@ -374,7 +375,7 @@ def _answer_human(run: ExecutedNode, resume: Resume, messages: list[dict[str, st
     """The resumed visit: the decision becomes the node's fulfilled condition and its content (the feedback,
     else ``proceed``/``reject``); it streams nothing."""
     node = run.node
-    with_feedback = node.inputs.get("humanInputEnableFeedback") not in (False, "false") and resume.feedback
+    with_feedback = _feedback_enabled(node) and resume.feedback
     said = resume.feedback or ("proceed" if resume.proceed else "reject")
     run.input = {**resume.human_input, "messages": [*messages, {"role": "user", "content": said}]}
     run.output = {"content": said, "conditions": [

@@ -335,13 +335,6 @@ class AgentflowRun:
         return StreamPlan(steps=steps, on_error=_error_frames, on_abort=aborted if nodes else None)
 
 
-def _resume_error(call: Call, status: int, message: str) -> FlowiseError:
-    """A resume that cannot apply: 4xx by contract; under quirks Flowise's plain ``Error`` (a 500)."""
-    if quirks.active(call, "client-error-500"):
-        return FlowiseError(500, f"Error: {BUILD_CHATFLOW} - {message}")
-    return FlowiseError(status, message)
-
-
 def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: FlowProfile, session_id: str,
                        human_input: dict[str, Any]) -> tuple[str, Resume]:
     """The session's latest execution of this agentflow, which must be stopped at the human-input node
@@ -349,21 +342,23 @@ def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: FlowProfil
     row = call.db.one('SELECT id, state, executionData FROM "execution" WHERE sessionId = ? AND agentflowId = ? '
                       "AND workspaceId = ? ORDER BY createdDate DESC, rowid DESC LIMIT 1",
                       (session_id, chatflow["id"], call.workspace_id))
+    def refused(status: int, message: str) -> FlowiseError:
+        return quirks.client_error(call, status, message, where=BUILD_CHATFLOW)
+
     if row is None:
-        raise _resume_error(call, 404, f"No previous execution found for session {session_id}")
+        raise refused(404, f"No previous execution found for session {session_id}")
     if row["state"] != "STOPPED":
-        raise _resume_error(call, 409, f"Cannot resume execution {row['id']} because it is in '{row['state']}' "
-                                       "state. Only executions in 'STOPPED' state (or 'ERROR' after 'STOPPED') "
-                                       "can be resumed.")
+        raise refused(409, f"Cannot resume execution {row['id']} because it is in '{row['state']}' state. Only "
+                           "executions in 'STOPPED' state (or 'ERROR' after 'STOPPED') can be resumed.")
     executed = [e for e in json_value(row["executionData"], []) or [] if isinstance(e, dict)]
     node_id = human_input.get("startNodeId")
     entry = next((e for e in reversed(executed) if e.get("nodeId") == node_id), None)
     if entry is None:
-        raise _resume_error(call, 400, f"Node {node_id} not found in previous execution. This could indicate an "
-                                       "invalid resume attempt or a modified flow.")
+        raise refused(400, f"Node {node_id} not found in previous execution. This could indicate an invalid "
+                           "resume attempt or a modified flow.")
     node = profile.node(node_id)
     if entry.get("status") != "STOPPED" or node is None or node.name != HUMAN_INPUT:
-        raise _resume_error(call, 400, f"Node {node_id} is not waiting for human input in execution {row['id']}")
+        raise refused(400, f"Node {node_id} is not waiting for human input in execution {row['id']}")
     feedback = human_input.get("feedback")
     # Flowise drops every earlier visit of the node too (a loop may have passed it before the stop).
     resume = Resume(executed=[e for e in executed if e.get("nodeId") != node_id], node_id=node_id,
@@ -380,12 +375,18 @@ async def _read_files(call: Call) -> list[SubmittedFile]:
     return files
 
 
+def _reported_in_stream(call: Call, exc: FlowiseError, streaming: bool) -> bool:
+    """Under quirks, a 500 raised while Flowise builds the flow reaches a streaming client as an ``error``
+    event in the stream it already opened, not as an HTTP error."""
+    return streaming and call.settings.quirks_on and exc.status == 500
+
+
 def _flow_key_failure(call: Call, chatflow: dict[str, Any], streaming: bool) -> FlowiseError | None:
-    """The chatflow-bound key check; under quirks a stream reports the 500 as an ``error`` event instead."""
+    """The chatflow-bound key check; a failure to report in the stream is returned, any other is raised."""
     try:
         check_chatflow_key(call, chatflow)
     except FlowiseError as exc:
-        if streaming and call.settings.quirks_on and exc.status == 500:
+        if _reported_in_stream(call, exc, streaming):
             return exc
         raise
     return None
@@ -437,8 +438,8 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     try:
         run = run_class(call, chatflow, inp, chat_id, rule, chat_type)
     except FlowiseError as exc:
-        if streaming and exc.status == 500 and call.settings.quirks_on:
-            return _error_stream(exc.message)  # Flowise reports a failed run inside the stream it opened
+        if _reported_in_stream(call, exc, streaming):
+            return _error_stream(exc.message)
         raise
     timing = faults.timing(call.settings)
     settings = call.settings

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from conformance.embedded import free_port
+from mockserver.process import serve_in_thread
 
 API_KEY = "sk-fake-flowise-key"
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
@@ -206,18 +204,6 @@ def build_app(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None
     return recorded
 
 
-@contextmanager
-def serving(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None = None) -> Iterator[str]:
+def serving(breakage: Breakage = Breakage(), log: list[tuple[str, str]] | None = None) -> AbstractContextManager[str]:
     """Run the app on 127.0.0.1:<free port> in a thread; yields its base URL, stops it after."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(breakage, log), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    return serve_in_thread(build_app(breakage, log))

@@ -11,18 +11,15 @@ a thread, for tests that need a real socket.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from conformance.embedded import free_port
 from mockserver import MockSettings, create_app
+from mockserver.process import serve_in_thread
 from mockserver.spec import Spec, load_spec
 
 ADMIN_KEY = "test-admin-key"
@@ -123,21 +120,8 @@ def key_headers(client: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, 
     return create
 
 
-@contextmanager
-def _serve(settings: MockSettings) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def _serve(settings: MockSettings) -> AbstractContextManager[str]:
+    return serve_in_thread(create_app(settings), log_level="critical")
 
 
 @pytest.fixture(scope="session")
