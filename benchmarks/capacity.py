@@ -5,10 +5,11 @@
    no failed stream. Target: at least 1,000 concurrent streams.
 2. Non-streaming: predictions per second of the mock (`--fast`, no LLM delay) against a bare
    Starlette JSON endpoint on the same uvicorn settings, in the same run. Target ratio: >= 0.5.
-   Three rows in between show where a prediction's time goes: the stub's prediction (a bare Starlette
-   POST that parses JSON and keeps the message in a dict: the ceiling of any stateful POST here),
-   `GET /ping` (the mock's whole request pipeline with no work behind it) and `GET /chatflows/{id}`
-   (one row read and serialised).
+   The rows in between show where a prediction's time goes: the stub's prediction (a bare Starlette
+   POST that parses JSON and keeps the message in a dict: the ceiling of any stateful POST here), a
+   bare Starlette POST that stores the two chat-message rows exactly as the mock does (its schema and
+   insert: the ceiling of any prediction that keeps Flowise's messages in SQLite), `GET /ping` (the
+   mock's whole request pipeline with no work behind it) and `GET /chatflows/{id}` (one row read).
 
 The load generator shares the machine with the server, so the figures describe the pair; run it on
 an otherwise idle machine (`uptime` is printed so a busy one is visible).
@@ -74,6 +75,8 @@ def non_streaming(args: argparse.Namespace) -> None:
     body = json.dumps({"question": "What is Flowise?"})
     with server("stub", FAST) as stub:
         bare = loadgen(f"{stub.base_url}/bare/json", concurrency=args.concurrency, duration_s=args.rps_seconds)
+        stored = loadgen(f"{stub.base_url}/bare/stored", method="POST", body=body, concurrency=args.concurrency,
+                         duration_s=args.rps_seconds)
         stub_flow = create_chatflow(stub.base_url, "load-capacity")
         stub_prediction = loadgen(f"{stub.base_url}/api/v1/prediction/{stub_flow}", method="POST", body=body,
                                   concurrency=args.concurrency, duration_s=args.rps_seconds)
@@ -95,6 +98,9 @@ def non_streaming(args: argparse.Namespace) -> None:
     ratio = stub_prediction["rps"] / bare["rps"] if bare["rps"] else float("nan")
     print(f"{'stub POST /prediction (a dict)':<32} {stub_prediction['rps']:>8.0f} {stub_prediction['p50_ms']:>7.1f} "
           f"{stub_prediction['errors']:>6} {ratio:>6.2f}")
+    ratio = stored["rps"] / bare["rps"] if bare["rps"] else float("nan")
+    print(f"{'bare POST + the 2 message rows':<32} {stored['rps']:>8.0f} {stored['p50_ms']:>7.1f} "
+          f"{stored['errors']:>6} {ratio:>6.2f}")
     for name, row in rows:
         ratio = row["rps"] / bare["rps"] if bare["rps"] else float("nan")
         print(f"{args.server + ' ' + name:<32} {row['rps']:>8.0f} {row['p50_ms']:>7.1f} {row['errors']:>6} {ratio:>6.2f}")

@@ -6,7 +6,9 @@ frames are byte-for-byte Flowise's `message:\\ndata:{...}\\n\\n`, with a configu
 token and inter-token latency so the harness can be calibrated against known values.
 
 It also serves `GET /bare/json`, a plain Starlette JSON endpoint with no state behind it: the
-baseline the benchmarks compare the mock against.
+baseline the benchmarks compare the mock against; and `POST /bare/stored`, a bare Starlette POST that
+stores the question and its answer exactly as the mock stores a prediction's messages (its SQLite schema
+and insert, in memory): the ceiling of any prediction that keeps Flowise's chat messages in SQLite.
 
 Run: `python tests/load/stub_server.py --port 8123 --ttft-ms 100 --itl-ms 20 --answer-tokens 16`.
 Faults for tests ride on the `X-Stub-Fault` request header: `error`, `abort`, `empty`, `slow-start`.
@@ -26,6 +28,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from mockserver.store.chatmessages import add_messages
+from mockserver.store.db import Database, new_id
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 
@@ -65,6 +70,16 @@ def create_app(timing: StubTiming) -> Starlette:
 
     async def bare_json(request: Request) -> Response:
         return JSONResponse({"id": "bare", "name": "bare", "flowData": "{}", "deployed": False})
+
+    store = Database(":memory:")
+
+    async def bare_stored(request: Request) -> Response:
+        body = await request.json()
+        chat_id = new_id()
+        common = {"chatflowid": "bare", "chatId": chat_id, "sessionId": chat_id}
+        _, answer = add_messages(store, {"role": "userMessage", "content": str(body.get("question", "")), **common},
+                                 {"role": "apiMessage", "content": "bare", **common})
+        return JSONResponse({"text": "bare", "chatId": chat_id, "chatMessageId": answer["id"], "sessionId": chat_id})
 
     async def list_chatflows(request: Request) -> Response:
         if not authorised(request):
@@ -150,6 +165,7 @@ def create_app(timing: StubTiming) -> Starlette:
     routes = [
         Route("/api/v1/ping", ping),
         Route("/bare/json", bare_json),
+        Route("/bare/stored", bare_stored, methods=["POST"]),
         Route("/api/v1/chatflows", list_chatflows, methods=["GET"]),
         Route("/api/v1/chatflows", create_chatflow, methods=["POST"]),
         Route("/api/v1/chatflows/{id}", chatflow_item, methods=["GET", "DELETE"]),
@@ -157,7 +173,9 @@ def create_app(timing: StubTiming) -> Starlette:
         Route("/api/v1/vector/upsert/{id}", vector_upsert, methods=["POST"]),
         Route("/api/v1/prediction/{id}", prediction, methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.store = store
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
