@@ -63,6 +63,8 @@ FLOWS: dict[str, FlowFile] = {
     "loop": FlowFile("agentflow_loop.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "human_loop": FlowFile("agentflow_human_loop.flowData.json", "AGENTFLOW", needs_llm=False),
     "state": FlowFile("agentflow_state.flowData.json", "AGENTFLOW", needs_llm=False),
+    "join": FlowFile("agentflow_join.flowData.json", "AGENTFLOW", needs_llm=False),
+    "persist_state": FlowFile("agentflow_persist_state.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
 
@@ -139,6 +141,8 @@ class ReferenceFlows:
     loop: str | None = None
     human_loop: str | None = None
     state: str | None = None
+    join: str | None = None
+    persist_state: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -185,4 +189,7 @@ def create_reference_flows(
         loop=create_flow(client, f"{prefix}-loop", "loop", flow_data_text=flow_data("loop")),
         human_loop=create_flow(client, f"{prefix}-human-loop", "human_loop", flow_data_text=flow_data("human_loop")),
         state=create_flow(client, f"{prefix}-state", "state", flow_data_text=flow_data("state")),
+        join=create_flow(client, f"{prefix}-join", "join", flow_data_text=flow_data("join")),
+        persist_state=create_flow(client, f"{prefix}-persist-state", "persist_state",
+                                  flow_data_text=flow_data("persist_state")),
     )

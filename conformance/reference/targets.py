@@ -67,6 +67,8 @@ def prepare_target(
         "loop": flows.loop or flows.direct_reply,
         "human_loop": flows.human_loop or flows.direct_reply,
         "state": flows.state or flows.direct_reply,
+        "join": flows.join or flows.direct_reply,
+        "persist_state": flows.persist_state or flows.direct_reply,
         "protected": flows.protected,
         "rate_limited": flows.rate_limited,
         "credential_id": credential_id,

@@ -23,12 +23,14 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
   execution at that node and follows its ``proceed`` (``-output-0``) or ``reject`` (``-output-1``) edges;
 - anything else passes its predecessor's content through.
 
-The flow state (``{{ $flow.state.<key> }}``) starts as the Start node's ``startState`` and takes the
+The flow state (``{{ $flow.state.<key> }}``) starts as the Start node's ``startState`` (overlaid, when its
+``startPersistState`` is on, with the state the session's previous execution ended with) and takes the
 ``llmUpdateState`` / ``agentUpdateState`` / ``loopUpdateState`` entries of the nodes that run (``{{ output }}``
 there is what the node answered); each executed-data entry records the state its node left.
 
-Only a node with no outgoing edge streams its tokens, as in Flowise (``isLastNode``); the answer is the
-content of the last node run.
+A node several edges lead to runs once all of them have delivered, but for branches behind a decision,
+where one arrival per decision is enough (joins.py). Only a node with no outgoing edge streams its
+tokens, as in Flowise (``isLastNode``); the answer is the content of the last node run.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from markdownify import markdownify
 from mockserver.llm.answer import Attachment, Prompt, compose, tokenize
 from mockserver.llm.conditions import first_fulfilled, has_number, parse_float
 from mockserver.llm.flow import FlowProfile, Node
+from mockserver.llm.joins import Joins
 from mockserver.llm.memory import Turn
 from mockserver.llm.retrieval import retrieve
 from mockserver.llm.tools import run_tools
@@ -82,6 +85,11 @@ class AgentflowContext:
     #: the flow state (``$flow.state``): the Start node's ``startState``, updated by the nodes that set it
     state: dict[str, Any] = field(default_factory=dict)
     chatflow_id: str = ""
+    #: the state the session's previous run ended with, laid over ``startState`` when the Start node's
+    #: ``startPersistState`` is on
+    persisted_state: dict[str, Any] = field(default_factory=dict)
+    #: how many turns at the end of ``history`` are the stored conversation (the rest came with the request)
+    stored_turns: int = 0
 
 
 @dataclass
@@ -324,6 +332,25 @@ def _loop(run: ExecutedNode, loops: dict[str, int], ctx: AgentflowContext, outpu
     return None
 
 
+def _start(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -> None:
+    """The Start node: passes the question (or form) on, seeds the flow state (``startState``, then with
+    ``startPersistState`` the state the session's last run ended with) and, with ``startEphemeralMemory``,
+    leaves the stored conversation out of this run. The two flags show in its output, as in Flowise."""
+    inputs = run.node.inputs
+    run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question} if ctx.question_given else {}
+    run.output = dict(run.input)
+    ctx.state = {}
+    _update_state(ctx, outputs, inputs.get("startState"), "")
+    if inputs.get("startPersistState") is True:
+        ctx.state.update(ctx.persisted_state)
+    if inputs.get("startEphemeralMemory"):
+        run.output["ephemeralMemory"] = True
+        ctx.history = ctx.history[:len(ctx.history) - ctx.stored_turns]
+        ctx.stored_turns = 0
+    if inputs.get("startPersistState"):
+        run.output["persistState"] = True
+
+
 def _update_state(ctx: AgentflowContext, outputs: dict[str, str], updates: Any, output: str) -> None:
     """A node's ``...UpdateState`` list (``[{key, value}]``): values resolved like any input, then
     ``{{ output }}`` replaced by what the node answered, merged into the flow state."""
@@ -407,18 +434,18 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
         queue = [resume.node_id]
     executed: list[ExecutedNode] = []
     found: dict[str, tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]] = {}
-    seen: set[str] = set()
+    joins = Joins(profile)
     loops: dict[str, int] = {}  # jumps made by each Loop node in this request
     pending = resume  # the human's answer, consumed by the first visit of its node
     while queue:
         node_id = queue.pop(0)
         node = profile.node(node_id)
-        if node is None or node_id in seen:
+        if node is None:
             continue
-        seen.add(node_id)
-        previous = [p for p in profile.predecessors(node.id) if p in outputs]
-        before = outputs[previous[-1]] if previous else ctx.question
-        run = ExecutedNode(node=node, previous=previous, input={}, output={})
+        ran_before = [p for p in profile.predecessors(node.id) if p in outputs]
+        before = outputs[ran_before[-1]] if ran_before else ctx.question
+        run = ExecutedNode(node=node, previous=profile.predecessors(node.id), input={}, output={})
+        looped_to: str | None = None
         branch: str | None = None  # the output anchor the run continues from; None: all of them
         if node.name == HUMAN_INPUT:
             messages = _conversation(ctx, prior, executed)
@@ -431,15 +458,9 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
             branch = f"{node.id}-output-{0 if pending.proceed else 1}"
             pending = None
         elif node.name == LOOP:
-            target = _loop(run, loops, ctx, outputs)
-            if target is not None:  # go round again: the target and what follows it run anew
-                seen.clear()
-                queue.insert(0, target)
+            looped_to = _loop(run, loops, ctx, outputs)
         elif node.name == "startAgentflow":
-            run.input = {"form": ctx.form} if ctx.form else {"question": ctx.question} if ctx.question_given else {}
-            run.output = dict(run.input)
-            ctx.state = {}
-            _update_state(ctx, outputs, node.inputs.get("startState"), "")
+            _start(run, ctx, outputs)
         elif node.name == CONDITION:
             branch = f"{node.id}-output-{_decide(run, ctx, outputs)}"
         elif node.name == "directReplyAgentflow":
@@ -468,7 +489,9 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
             run.tokens = tokenize(before)
         run.state = dict(ctx.state)
         outputs[node.id] = ctx.question if node.name == "startAgentflow" else run.content
-        following = profile.successors(node.id, handle=branch)
+        following = joins.delivered(node.id, branch)
+        if looped_to is not None:  # go round again: the target and what follows it run anew
+            following.append(looped_to)
         if profile.successors(node.id):  # only a node with nowhere to go streams (Flowise's isLastNode)
             run.tokens, run.trailing = [], []
         executed.append(run)

@@ -228,18 +228,22 @@ class AgentflowRun:
         asked = inp.question or ""
         if inp.form and not asked:
             asked = "\n".join(f"{k}: {v}" for k, v in inp.form.items())
-        history = history_from_request(inp.history) + load_history(
-            call.db, chatflow_id=chatflow["id"], session_id=self.session_id)
+        stored = load_history(call.db, chatflow_id=chatflow["id"], session_id=self.session_id)
+        history = history_from_request(inp.history) + stored
         self.execution_id = new_id()
         resume = None
+        persisted: dict[str, Any] = {}
         if inp.human_input is not None:
             self.execution_id, resume = _stopped_execution(call, chatflow, profile, self.session_id, inp.human_input)
+        else:
+            persisted = _persisted_state(call, chatflow, profile, self.session_id)
         ctx = AgentflowContext(
             db=call.db, question=inp.inlined_question(inp.question or ""), chat_id=chat_id,
             session_id=self.session_id, history=history,
             variables=_variables(call, profile.var_names, inp.variables), attachments=tuple(inp.attachments()),
             form=inp.form, seed=call.settings.llm_seed, answer_tokens=call.settings.answer_tokens,
-            question_given=inp.question is not None, chatflow_id=chatflow["id"])
+            question_given=inp.question is not None, chatflow_id=chatflow["id"], persisted_state=persisted,
+            stored_turns=len(stored))
         self.resumed = resume is not None
         self.result = run_agentflow(profile, ctx, resume)
         if rule is not None and rule.answer is not None and self.result.nodes:
@@ -335,13 +339,33 @@ class AgentflowRun:
         return StreamPlan(steps=steps, on_error=_error_frames, on_abort=aborted if nodes else None)
 
 
+def _latest_execution(call: Call, agentflow_id: str, session_id: str) -> dict[str, Any] | None:
+    return call.db.one('SELECT id, state, executionData FROM "execution" WHERE sessionId = ? AND agentflowId = ? '
+                       "AND workspaceId = ? ORDER BY createdDate DESC, rowid DESC LIMIT 1",
+                       (session_id, agentflow_id, call.workspace_id))
+
+
+def _persisted_state(call: Call, chatflow: dict[str, Any], profile: FlowProfile, session_id: str) -> dict[str, Any]:
+    """With the Start node's ``startPersistState`` on, the flow state the session's latest execution ended with:
+    the state of its last executed node that recorded one (Flowise's ``agentflowRuntime.state``)."""
+    start = next((n for n in profile.nodes if n.name == "startAgentflow"), None)
+    if start is None or start.inputs.get("startPersistState") is not True:
+        return {}
+    row = _latest_execution(call, chatflow["id"], session_id)
+    executed = json_value(row["executionData"], []) if row is not None else []
+    for entry in reversed(executed if isinstance(executed, list) else []):
+        state = entry.get("data", {}).get("state") if isinstance(entry, dict) else None
+        if isinstance(state, dict):
+            return state
+    return {}
+
+
 def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: FlowProfile, session_id: str,
                        human_input: dict[str, Any]) -> tuple[str, Resume]:
     """The session's latest execution of this agentflow, which must be stopped at the human-input node
     ``startNodeId`` names; Flowise looks at the latest one only, whatever its state."""
-    row = call.db.one('SELECT id, state, executionData FROM "execution" WHERE sessionId = ? AND agentflowId = ? '
-                      "AND workspaceId = ? ORDER BY createdDate DESC, rowid DESC LIMIT 1",
-                      (session_id, chatflow["id"], call.workspace_id))
+    row = _latest_execution(call, chatflow["id"], session_id)
+
     def refused(status: int, message: str) -> FlowiseError:
         return quirks.client_error(call, status, message, where=BUILD_CHATFLOW)
 
