@@ -34,6 +34,8 @@ __all__ = [
     "patch_flow",
 ]
 
+#: A flow id no instance has: what an Execute Flow node calls to fail.
+MISSING_FLOW = "00000000-0000-4000-8000-00000000dead"
 RATE_LIMIT = {"status": True, "limitMax": "2", "limitDuration": "60", "limitMsg": "Too many requests"}
 
 
@@ -65,6 +67,7 @@ FLOWS: dict[str, FlowFile] = {
     "state": FlowFile("agentflow_state.flowData.json", "AGENTFLOW", needs_llm=False),
     "join": FlowFile("agentflow_join.flowData.json", "AGENTFLOW", needs_llm=False),
     "persist_state": FlowFile("agentflow_persist_state.flowData.json", "AGENTFLOW", needs_llm=False),
+    "execute_flow": FlowFile("agentflow_execute_flow.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
 
@@ -73,11 +76,19 @@ def _read(flow: FlowFile) -> dict[str, Any]:
     return json.loads(resources.files(package).joinpath(folder, flow.file).read_text("utf-8"))
 
 
-def patch_flow(document: dict[str, Any], *, basepath: str | None, credential_id: str | None) -> dict[str, Any]:
-    """Point every LLM node of a flowData document at `basepath` and `credential_id` (in place)."""
+#: An Execute Flow node's `executeFlowSelectedFlow` placeholder for the flow it calls, set at build time.
+CALLED_FLOW = "$direct"
+
+
+def patch_flow(document: dict[str, Any], *, basepath: str | None, credential_id: str | None,
+               called_flow: str | None = None) -> dict[str, Any]:
+    """Point every LLM node of a flowData document at `basepath` and `credential_id`, and every Execute Flow
+    node that calls `CALLED_FLOW` at the flow `called_flow` (in place)."""
     for node in document.get("nodes", []):
         data = node.get("data") or {}
         inputs = data.get("inputs") or {}
+        if called_flow is not None and inputs.get("executeFlowSelectedFlow") == CALLED_FLOW:
+            inputs["executeFlowSelectedFlow"] = called_flow
         if basepath is not None and "basepath" in inputs:
             inputs["basepath"] = basepath
         if credential_id is not None:
@@ -94,9 +105,10 @@ def patch_flow(document: dict[str, Any], *, basepath: str | None, credential_id:
     return document
 
 
-def flow_data(name: str, *, basepath: str | None = None, credential_id: str | None = None) -> str:
+def flow_data(name: str, *, basepath: str | None = None, credential_id: str | None = None,
+              called_flow: str | None = None) -> str:
     """The flowData of reference flow `name` as the JSON string Flowise stores, instance values patched."""
-    document = patch_flow(_read(FLOWS[name]), basepath=basepath, credential_id=credential_id)
+    document = patch_flow(_read(FLOWS[name]), basepath=basepath, credential_id=credential_id, called_flow=called_flow)
     return json.dumps(document, separators=(",", ":"))
 
 
@@ -143,6 +155,9 @@ class ReferenceFlows:
     state: str | None = None
     join: str | None = None
     persist_state: str | None = None
+    execute_flow: str | None = None
+    execute_missing_flow: str | None = None
+    execute_itself: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -164,8 +179,12 @@ def create_reference_flows(
     """Create the reference flows through `client` (authorised with a full API key or a session)."""
     direct = flow_data("direct_reply")
     llm = {"basepath": llm_basepath, "credential_id": credential_id}
+    direct_id = create_flow(client, f"{prefix}-direct-reply", "direct_reply", flow_data_text=direct)
+    itself = create_flow(client, f"{prefix}-execute-itself", "execute_flow", flow_data_text=flow_data("execute_flow"))
+    _json(client.put(f"/api/v1/chatflows/{itself}", json={"flowData": flow_data("execute_flow", called_flow=itself)}),
+          "pointing the self-calling flow at itself")
     return ReferenceFlows(
-        direct_reply=create_flow(client, f"{prefix}-direct-reply", "direct_reply", flow_data_text=direct),
+        direct_reply=direct_id,
         chatflow_llm=create_flow(
             client, f"{prefix}-conversation-chain", "chatflow_llm", flow_data_text=flow_data("chatflow_llm", **llm)
         ),
@@ -192,4 +211,9 @@ def create_reference_flows(
         join=create_flow(client, f"{prefix}-join", "join", flow_data_text=flow_data("join")),
         persist_state=create_flow(client, f"{prefix}-persist-state", "persist_state",
                                   flow_data_text=flow_data("persist_state")),
+        execute_flow=create_flow(client, f"{prefix}-execute-flow", "execute_flow",
+                                 flow_data_text=flow_data("execute_flow", called_flow=direct_id)),
+        execute_missing_flow=create_flow(client, f"{prefix}-execute-missing-flow", "execute_flow",
+                                         flow_data_text=flow_data("execute_flow", called_flow=MISSING_FLOW)),
+        execute_itself=itself,
     )

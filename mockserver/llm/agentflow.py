@@ -12,6 +12,8 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
 - ``llmAgentflow`` / ``agentAgentflow``: the fake LLM (answer.py), with the session's history when
   ``llmEnableMemory``/``agentEnableMemory`` is on, the agent's tools and knowledge stores;
 - ``retrieverAgentflow``: the matching chunks' text;
+- ``executeFlowAgentflow``: another chatflow of the mock answers ``executeFlowInput`` as a prediction
+  with this run's ``chatId`` (and stores its own messages); its answer is the node's content;
 - ``conditionAgentflow``: the first of its conditions (string, number or boolean comparisons, values
   resolved like any ``{{ ... }}``) that holds is fulfilled, else the Else; the run follows that output's
   edges (``-output-<index>``, the Else after the last condition) and skips the others;
@@ -38,6 +40,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +55,7 @@ from mockserver.llm.retrieval import retrieve
 from mockserver.llm.tools import run_tools
 from mockserver.store.db import Database, new_id
 
-__all__ = ["HUMAN_INPUT", "AgentflowContext", "AgentflowResult", "ExecutedNode", "Resume", "run_agentflow",
+__all__ = ["HUMAN_INPUT", "AgentflowContext", "AgentflowResult", "ExecutedNode", "NodeFailure", "Resume", "run_agentflow",
            "substitute"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
@@ -60,6 +63,7 @@ _LLM_NODES = ("llmAgentflow", "agentAgentflow")
 HUMAN_INPUT = "humanInputAgentflow"
 CONDITION = "conditionAgentflow"
 LOOP = "loopAgentflow"
+EXECUTE_FLOW = "executeFlowAgentflow"
 _DEFAULT_MAX_LOOPS = 5
 #: Flowise's test for editor HTML: a value that opens with a block tag.
 _EDITOR_HTML = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|pre|table)\b", re.IGNORECASE)
@@ -90,6 +94,9 @@ class AgentflowContext:
     persisted_state: dict[str, Any] = field(default_factory=dict)
     #: how many turns at the end of ``history`` are the stored conversation (the rest came with the request)
     stored_turns: int = 0
+    #: runs another chatflow as a prediction of this server (question, ``chatId``, ``overrideConfig``) and
+    #: returns its JSON answer; raises ``NodeFailure`` when that prediction fails (Execute Flow nodes)
+    execute_flow: Callable[[str, str, Any], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -112,15 +119,18 @@ class ExecutedNode:
     after: list[tuple[str, Any]] = field(default_factory=list)
     #: the flow state as this node left it
     state: dict[str, Any] = field(default_factory=dict)
+    #: why the node failed (its status is then ERROR)
+    error: str | None = None
 
     def entry(self, status: str | None = None, *, error: str | None = None) -> dict[str, Any]:
+        error = error if error is not None else self.error
+        ident = {"nodeId": self.node.id, "nodeLabel": self.node.label}
         data: dict[str, Any] = {"id": self.node.id, "name": self.node.name}
-        if error is not None:
-            data["error"] = error
-        else:
-            data.update({"input": self.input, "output": self.output, "state": self.state, **self.extra})
-        return {"nodeId": self.node.id, "nodeLabel": self.node.label, "data": data,
-                "previousNodeIds": self.previous, "status": status or self.status}
+        if error is not None:  # Flowise's entry for a node that failed or was cancelled, in its key order
+            return {**ident, "previousNodeIds": self.previous, "data": {**data, "error": error},
+                    "status": status or self.status}
+        data.update({"input": self.input, "output": self.output, "state": self.state, **self.extra})
+        return {**ident, "data": data, "previousNodeIds": self.previous, "status": status or self.status}
 
     @property
     def content(self) -> str:
@@ -140,6 +150,8 @@ class AgentflowResult:
     prior: list[dict[str, Any]] = field(default_factory=list)
     #: the Proceed/Reject request of the human-input node the run stopped at
     action: dict[str, Any] | None = None
+    #: the error of the node the run failed at (the last one)
+    failure: str | None = None
 
     @property
     def stopped(self) -> bool:
@@ -148,6 +160,10 @@ class AgentflowResult:
     def executed_data(self, upto: int | None = None) -> list[dict[str, Any]]:
         chosen = self.nodes if upto is None else self.nodes[:upto]
         return [*self.prior, *(n.entry() for n in chosen)]
+
+
+class NodeFailure(Exception):
+    """A node could not run: the run stops there with the node and the execution in ERROR."""
 
 
 @dataclass
@@ -351,6 +367,45 @@ def _start(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) ->
         run.output["persistState"] = True
 
 
+def _execute_flow(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str], *, runtime_history: bool) -> None:
+    """An Execute Flow node: ``executeFlowInput`` (resolved) is sent as a prediction of the chatflow
+    ``executeFlowSelectedFlow``, with this run's ``chatId``; the answer's ``text`` (else its ``json`` in a
+    code fence, else the whole answer as JSON) is the node's content, said as ``executeFlowReturnResponseAs``
+    (a user message unless ``assistantMessage``). A flow calling itself fails the node; a prediction that
+    fails answers its error body, which becomes the content like any other answer."""
+    inputs = run.node.inputs
+    given = inputs.get("executeFlowInput")
+    question = substitute(given, ctx, outputs) if isinstance(given, str) else given
+    run.input = {"messages": [{"role": "user", "content": question}]}
+    selected = str(inputs.get("executeFlowSelectedFlow") or "")
+    if selected == ctx.chatflow_id:
+        raise NodeFailure("Error: Cannot call the same agentflow!")
+    if ctx.execute_flow is None:
+        raise NodeFailure("Error: Execute Flow is not available here")
+    override = inputs.get("executeFlowOverrideConfig")
+    if isinstance(override, str) and override.startswith("{") and override.endswith("}"):
+        try:
+            override = json.loads(substitute(override, ctx, outputs))
+        except ValueError as exc:
+            raise NodeFailure(f"Invalid JSON in executeFlowOverrideConfig: {exc}") from None
+    answer = ctx.execute_flow(selected, question, override or None)
+    if answer.get("text"):
+        text = str(answer["text"])
+    elif answer.get("json"):
+        text = "```json\n" + json.dumps(answer["json"], indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(answer, indent=2, ensure_ascii=False)
+    run.output = {"content": text}
+    for key in ("sourceDocuments", "usedTools"):
+        if isinstance(answer.get(key), list) and answer[key]:
+            run.output[key] = answer[key]
+    _update_state(ctx, outputs, inputs.get("executeFlowUpdateState"), text)
+    label = run.node.label.lower().replace(" ", "_").strip() if run.node.label else run.node.id
+    said = {"role": "assistant" if inputs.get("executeFlowReturnResponseAs") == "assistantMessage" else "user",
+            "content": text, "name": label}
+    run.extra = {"chatHistory": [*([] if runtime_history else [{"role": "user", "content": question}]), said]}
+
+
 def _update_state(ctx: AgentflowContext, outputs: dict[str, str], updates: Any, output: str) -> None:
     """A node's ``...UpdateState`` list (``[{key, value}]``): values resolved like any input, then
     ``{{ output }}`` replaced by what the node answered, merged into the flow state."""
@@ -364,9 +419,12 @@ def _update_state(ctx: AgentflowContext, outputs: dict[str, str], updates: Any, 
             ctx.state[str(update["key"])] = value
 
 
-def _conversation(ctx: AgentflowContext, prior: list[dict[str, Any]], executed: list[ExecutedNode]) -> list[dict[str, str]]:
-    """The messages a human-input node sees: the session's stored turns, then the run's own chat history."""
-    messages = [{"content": t.content, "role": t.role} for t in ctx.history]  # Flowise's key order for stored turns
+def _conversation(ctx: AgentflowContext, prior: list[dict[str, Any]], executed: list[ExecutedNode], *,
+                  stored: bool = True) -> list[dict[str, str]]:
+    """The messages a human-input node sees: the session's stored turns (unless ``stored`` is off), then the
+    run's own chat history (Flowise's ``agentflowRuntime.chatHistory``)."""
+    # Flowise's key order for stored turns
+    messages = [{"content": t.content, "role": t.role} for t in ctx.history] if stored else []
     for entry in prior:
         messages.extend(entry.get("data", {}).get("chatHistory") or [])
     for run in executed:
@@ -479,6 +537,16 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
                             ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
             _update_state(ctx, outputs, node.inputs.get("llmUpdateState" if node.name == "llmAgentflow"
                                                          else "agentUpdateState"), run.content)
+        elif node.name == EXECUTE_FLOW:
+            try:
+                _execute_flow(run, ctx, outputs,
+                              runtime_history=bool(_conversation(ctx, prior, executed, stored=False)))
+            except NodeFailure as exc:
+                run.status, run.error = "ERROR", str(exc)
+                executed.append(run)
+                return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
+            run.single_token = True
+            run.tokens = [run.content] if run.content else []
         elif node.name == "retrieverAgentflow":
             documents = retrieve(ctx.db, profile, ctx.question)
             run.input = {"question": ctx.question}

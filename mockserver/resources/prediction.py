@@ -27,13 +27,15 @@ import asyncio
 import hashlib
 import json
 import random
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from mockserver import quirks
 from mockserver.auth import check_chatflow_key
-from mockserver.errors import FlowiseError
+from mockserver.errors import FlowiseError, flowise_body
 from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_faults, scripted_error
-from mockserver.llm.agentflow import HUMAN_INPUT, AgentflowContext, Resume, run_agentflow
+from mockserver.llm.agentflow import HUMAN_INPUT, AgentflowContext, NodeFailure, Resume, run_agentflow
 from mockserver.llm.answer import Prompt, compose, follow_up_prompts, tokenize
 from mockserver.llm.exchange import Exchange, save_execution
 from mockserver.llm.flow import FlowProfile, api_override_enabled, follow_ups_enabled, read_profile
@@ -243,7 +245,7 @@ class AgentflowRun:
             variables=_variables(call, profile.var_names, inp.variables), attachments=tuple(inp.attachments()),
             form=inp.form, seed=call.settings.llm_seed, answer_tokens=call.settings.answer_tokens,
             question_given=inp.question is not None, chatflow_id=chatflow["id"], persisted_state=persisted,
-            stored_turns=len(stored))
+            stored_turns=len(stored), execute_flow=_flow_caller(call, chat_id))
         self.resumed = resume is not None
         self.result = run_agentflow(profile, ctx, resume)
         if rule is not None and rule.answer is not None and self.result.nodes:
@@ -266,7 +268,14 @@ class AgentflowRun:
                        session_id=self.session_id, workspace_id=self.call.workspace_id,
                        executed_data=executed, state=state)
 
+    def _failed(self) -> FlowiseError:
+        """The run failed at a node: the execution is kept in ERROR and no message is stored, as in Flowise."""
+        self._save_execution(self.result.executed_data(), "ERROR")
+        return FlowiseError(500, f"Error: {BUILD_CHATFLOW} - {self.result.failure}")
+
     def _save(self) -> dict[str, Any]:
+        if self.result.failure is not None:
+            raise self._failed()
         executed = self.result.executed_data()
         with self.call.db.transaction():
             self._save_execution(executed, "STOPPED" if self.result.stopped else "FINISHED")
@@ -312,11 +321,14 @@ class AgentflowRun:
                 first = [flowise_frame("token", "")] if run.trailing else []
                 steps.append(Tokens(chunks, lambda _i, chunk: flowise_frame("token", chunk), first=first))
             steps.extend(flowise_frame(name, data) for name, data in run.trailing)
-            steps.append(flowise_frame("nextAgentFlow", {**ident, "status": run.status}))
+            ended = {**ident, "status": run.status, **({"error": run.error} if run.error is not None else {})}
+            steps.append(flowise_frame("nextAgentFlow", ended))
             steps.append(flowise_frame("agentFlowExecutedData", self.result.executed_data(index + 1)))
             steps.extend(flowise_frame(name, data) for name, data in run.after)
 
         def finish() -> list[bytes]:
+            if self.result.failure is not None:
+                return [flowise_frame("agentFlowEvent", "ERROR"), *_error_frames(self._failed().message)]
             result = self._save()
             if self.result.action is not None:  # the node reports the stop, then the run does, as in Flowise
                 stopped = flowise_frame("agentFlowEvent", "STOPPED")
@@ -337,6 +349,37 @@ class AgentflowRun:
 
         steps.append(Finish(finish))
         return StreamPlan(steps=steps, on_error=_error_frames, on_abort=aborted if nodes else None)
+
+
+#: how deep Execute Flow nodes are nested in the prediction being run (a flow calling a flow calling ...)
+_flow_depth: ContextVar[int] = ContextVar("flow_depth", default=0)
+_MAX_FLOW_DEPTH = 10
+
+
+def _flow_caller(call: Call, chat_id: str) -> Callable[[str, str, Any], dict[str, Any]]:
+    """What an Execute Flow node calls: another chatflow's prediction on this server, with the same
+    ``chatId``, answered and stored as if it had come over HTTP (Flowise posts it to its own base URL).
+    A prediction that fails answers its error body, which the node takes as its answer, as Flowise's does."""
+
+    def execute(flow_id: str, question: str, override: Any) -> dict[str, Any]:
+        depth = _flow_depth.get()
+        if depth >= _MAX_FLOW_DEPTH:
+            raise NodeFailure(f"Error: Execute Flow nodes nested more than {_MAX_FLOW_DEPTH} deep")
+        token = _flow_depth.set(depth + 1)
+        try:
+            chatflow = load_chatflow(call, flow_id)
+            body: dict[str, Any] = {"question": question, "chatId": chat_id}
+            if override is not None:
+                body["overrideConfig"] = override
+            inp = read_prediction(body, [], size_limit=call.settings.file_size_limit)
+            run_class = AgentflowRun if chatflow.get("type") == "AGENTFLOW" else ChatflowRun
+            return run_class(call, chatflow, inp, chat_id, None, "EXTERNAL").json()
+        except FlowiseError as exc:
+            return flowise_body(exc.status, exc.message)
+        finally:
+            _flow_depth.reset(token)
+
+    return execute
 
 
 def _latest_execution(call: Call, agentflow_id: str, session_id: str) -> dict[str, Any] | None:

@@ -89,7 +89,15 @@ def test_reference_flows_are_created_then_updated_for_key_and_rate_limit(fake: F
     assert stored[flows.direct_reply]["type"] == "AGENTFLOW"
     assert credential in stored[flows.chatflow_llm]["flowData"]
     puts = [r for r in fake.state.requests if r.method == "PUT"]
-    assert sorted(r.path.rsplit("/", 1)[1] for r in puts) == sorted([flows.protected, flows.rate_limited])
+    assert sorted(r.path.rsplit("/", 1)[1] for r in puts) == sorted([flows.protected, flows.rate_limited,
+                                                                     flows.execute_itself])
+    # Execute Flow nodes call the flows they were pointed at once those existed: the echo, and themselves
+    def called(flow_id: str) -> str:
+        nodes = json.loads(stored[flow_id]["flowData"])["nodes"]
+        return next(n["data"]["inputs"]["executeFlowSelectedFlow"] for n in nodes if n["data"]["name"] == "executeFlowAgentflow")
+
+    assert called(flows.execute_flow) == flows.direct_reply
+    assert called(flows.execute_itself) == flows.execute_itself
     creates = [r for r in fake.state.requests if r.method == "POST" and r.path == "/api/v1/chatflows"]
     assert all("apikeyid" not in r.body and "apiConfig" not in r.body for r in creates)
     credential_body = next(r.body for r in fake.state.requests if r.path == "/api/v1/credentials")
