@@ -65,9 +65,10 @@ FLOWS: dict[str, FlowFile] = {
     "loop": FlowFile("agentflow_loop.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "human_loop": FlowFile("agentflow_human_loop.flowData.json", "AGENTFLOW", needs_llm=False),
     "state": FlowFile("agentflow_state.flowData.json", "AGENTFLOW", needs_llm=False),
-    "join": FlowFile("agentflow_join.flowData.json", "AGENTFLOW", needs_llm=False),
-    "persist_state": FlowFile("agentflow_persist_state.flowData.json", "AGENTFLOW", needs_llm=False),
-    "execute_flow": FlowFile("agentflow_execute_flow.flowData.json", "AGENTFLOW", needs_llm=False),
+    "join": FlowFile("agentflow_join.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
+    "persist_state": FlowFile("agentflow_persist_state.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
+    "execute_flow": FlowFile("agentflow_execute_flow.flowData.json", "AGENTFLOW", needs_llm=False,
+                             folder=SUITE_DATA),
 }
 
 
