@@ -69,6 +69,8 @@ FLOWS: dict[str, FlowFile] = {
     "persist_state": FlowFile("agentflow_persist_state.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "execute_flow": FlowFile("agentflow_execute_flow.flowData.json", "AGENTFLOW", needs_llm=False,
                              folder=SUITE_DATA),
+    "custom_function": FlowFile("agentflow_custom_function.flowData.json", "AGENTFLOW", needs_llm=False),
+    "custom_function_throws": FlowFile("agentflow_custom_function_throws.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
 
@@ -159,6 +161,8 @@ class ReferenceFlows:
     execute_flow: str | None = None
     execute_missing_flow: str | None = None
     execute_itself: str | None = None
+    custom_function: str | None = None
+    custom_function_throws: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -217,4 +221,8 @@ def create_reference_flows(
         execute_missing_flow=create_flow(client, f"{prefix}-execute-missing-flow", "execute_flow",
                                          flow_data_text=flow_data("execute_flow", called_flow=MISSING_FLOW)),
         execute_itself=itself,
+        custom_function=create_flow(client, f"{prefix}-custom-function", "custom_function",
+                                    flow_data_text=flow_data("custom_function")),
+        custom_function_throws=create_flow(client, f"{prefix}-custom-function-throws", "custom_function_throws",
+                                           flow_data_text=flow_data("custom_function_throws")),
     )

@@ -72,6 +72,8 @@ def prepare_target(
         "execute_flow": flows.execute_flow or flows.direct_reply,
         "execute_missing_flow": flows.execute_missing_flow or flows.direct_reply,
         "execute_itself": flows.execute_itself or flows.direct_reply,
+        "custom_function": flows.custom_function or flows.direct_reply,
+        "custom_function_throws": flows.custom_function_throws or flows.direct_reply,
         "protected": flows.protected,
         "rate_limited": flows.rate_limited,
         "credential_id": credential_id,

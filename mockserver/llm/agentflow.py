@@ -12,6 +12,8 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
 - ``llmAgentflow`` / ``agentAgentflow``: the fake LLM (answer.py), with the session's history when
   ``llmEnableMemory``/``agentEnableMemory`` is on, the agent's tools and knowledge stores;
 - ``retrieverAgentflow``: the matching chunks' text;
+- ``customFunctionAgentflow``: its JavaScript runs in an embedded V8 (javascript.py) and returns the
+  content;
 - ``executeFlowAgentflow``: another chatflow of the mock answers ``executeFlowInput`` as a prediction
   with this run's ``chatId`` (and stores its own messages); its answer is the node's content;
 - ``conditionAgentflow``: the first of its conditions (string, number or boolean comparisons, values
@@ -49,6 +51,7 @@ from markdownify import markdownify
 from mockserver.llm.answer import Attachment, Prompt, compose, tokenize
 from mockserver.llm.conditions import first_fulfilled, has_number, parse_float
 from mockserver.llm.flow import FlowProfile, Node
+from mockserver.llm.javascript import JavaScriptError, run_function
 from mockserver.llm.joins import Joins
 from mockserver.llm.memory import Turn
 from mockserver.llm.retrieval import retrieve
@@ -64,6 +67,7 @@ HUMAN_INPUT = "humanInputAgentflow"
 CONDITION = "conditionAgentflow"
 LOOP = "loopAgentflow"
 EXECUTE_FLOW = "executeFlowAgentflow"
+CUSTOM_FUNCTION = "customFunctionAgentflow"
 _DEFAULT_MAX_LOOPS = 5
 #: Flowise's test for editor HTML: a value that opens with a block tag.
 _EDITOR_HTML = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|pre|table)\b", re.IGNORECASE)
@@ -406,6 +410,36 @@ def _execute_flow(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, s
     run.extra = {"chatHistory": [*([] if runtime_history else [{"role": "user", "content": question}]), said]}
 
 
+def _streamed(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _custom_function(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -> None:
+    """A Custom Function node: its JavaScript runs (javascript.py) with ``$input`` (the question), ``$vars``,
+    ``$flow`` and one ``$<name>`` per input variable; a returned object becomes JSON text (two-space
+    indented), anything else is the content as it is. Code that throws fails the node with Flowise's
+    ``NodeVM Execution Error`` message."""
+    inputs = run.node.inputs
+    code = str(inputs.get("customFunctionJavascriptFunction") or "")
+    variables = [dict(v) for v in _list_input(inputs.get("customFunctionInputVariables"))]
+    for variable in variables:
+        if isinstance(variable.get("variableValue"), str):
+            variable["variableValue"] = substitute(variable["variableValue"], ctx, outputs)
+    run.input = {"inputVariables": variables, "code": code}
+    given = ctx.question or ("\n".join(f"{k}: {v}" for k, v in ctx.form.items()) if ctx.form else "")
+    flow = {"input": given, "state": ctx.state, "chatflowId": ctx.chatflow_id, "sessionId": ctx.session_id,
+            "chatId": ctx.chat_id, "rawOutput": "", "chatHistory": []}
+    sandbox = {"$input": given, "$vars": ctx.variables, "$flow": flow,
+               **{f"${v['variableName']}": v.get("variableValue") for v in variables if v.get("variableName")}}
+    try:
+        kind, value = run_function(code, sandbox)
+    except JavaScriptError as exc:
+        raise NodeFailure(f"Error: NodeVM Execution Error: {exc}") from None
+    content = json.dumps(value, indent=2, ensure_ascii=False) if kind == "object" else value
+    run.output = {} if kind == "undefined" else {"content": content}
+    _update_state(ctx, outputs, inputs.get("customFunctionUpdateState"), _streamed(content) if content is not None else "")
+
+
 def _update_state(ctx: AgentflowContext, outputs: dict[str, str], updates: Any, output: str) -> None:
     """A node's ``...UpdateState`` list (``[{key, value}]``): values resolved like any input, then
     ``{{ output }}`` replaced by what the node answered, merged into the flow state."""
@@ -547,6 +581,15 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
                 return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
             run.single_token = True
             run.tokens = [run.content] if run.content else []
+        elif node.name == CUSTOM_FUNCTION:
+            try:
+                _custom_function(run, ctx, outputs)
+            except NodeFailure as exc:
+                run.status, run.error = "ERROR", str(exc)
+                executed.append(run)
+                return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
+            run.single_token = True
+            run.tokens = [_streamed(run.output.get("content"))] if run.output.get("content") else []
         elif node.name == "retrieverAgentflow":
             documents = retrieve(ctx.db, profile, ctx.question)
             run.input = {"question": ctx.question}
