@@ -17,6 +17,11 @@ from conformance.reference.flows import create_credential, create_reference_flow
 __all__ = ["find_key_id", "prepare_target"]
 
 
+#: The reference flows a script names by their field of `ReferenceFlows`, which an instance may lack.
+OPTIONAL_FLOWS = ("agentflow_llm", "human_input", "condition", "loop", "human_loop", "state", "join", "persist_state",
+                  "execute_flow", "execute_missing_flow", "execute_itself", "custom_function", "custom_function_throws")
+
+
 def find_key_id(client: httpx.Client, api_key: str) -> str | None:
     """The id of an API key, read from `GET /apikey` (None when the server does not list it)."""
     response = client.get("/api/v1/apikey")
@@ -61,19 +66,8 @@ def prepare_target(
     variables = {
         "direct": flows.direct_reply,
         "chatflow_llm": flows.chatflow_llm,
-        "agentflow_llm": flows.agentflow_llm or flows.direct_reply,
-        "human_input": flows.human_input or flows.direct_reply,
-        "condition": flows.condition or flows.direct_reply,
-        "loop": flows.loop or flows.direct_reply,
-        "human_loop": flows.human_loop or flows.direct_reply,
-        "state": flows.state or flows.direct_reply,
-        "join": flows.join or flows.direct_reply,
-        "persist_state": flows.persist_state or flows.direct_reply,
-        "execute_flow": flows.execute_flow or flows.direct_reply,
-        "execute_missing_flow": flows.execute_missing_flow or flows.direct_reply,
-        "execute_itself": flows.execute_itself or flows.direct_reply,
-        "custom_function": flows.custom_function or flows.direct_reply,
-        "custom_function_throws": flows.custom_function_throws or flows.direct_reply,
+        # a flow this instance could not be given stands in as the Direct Reply flow
+        **{name: getattr(flows, name) or flows.direct_reply for name in OPTIONAL_FLOWS},
         "protected": flows.protected,
         "rate_limited": flows.rate_limited,
         "credential_id": credential_id,

@@ -571,25 +571,20 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
                             ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
             _update_state(ctx, outputs, node.inputs.get("llmUpdateState" if node.name == "llmAgentflow"
                                                          else "agentUpdateState"), run.content)
-        elif node.name == EXECUTE_FLOW:
+        elif node.name in (EXECUTE_FLOW, CUSTOM_FUNCTION):
             try:
-                _execute_flow(run, ctx, outputs,
-                              runtime_history=bool(_conversation(ctx, prior, executed, stored=False)))
+                if node.name == EXECUTE_FLOW:
+                    _execute_flow(run, ctx, outputs,
+                                  runtime_history=bool(_conversation(ctx, prior, executed, stored=False)))
+                else:
+                    _custom_function(run, ctx, outputs)
             except NodeFailure as exc:
                 run.status, run.error = "ERROR", str(exc)
                 executed.append(run)
                 return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
-            run.single_token = True
-            run.tokens = [run.content] if run.content else []
-        elif node.name == CUSTOM_FUNCTION:
-            try:
-                _custom_function(run, ctx, outputs)
-            except NodeFailure as exc:
-                run.status, run.error = "ERROR", str(exc)
-                executed.append(run)
-                return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
-            run.single_token = True
-            run.tokens = [_streamed(run.output.get("content"))] if run.output.get("content") else []
+            content = run.output.get("content")
+            run.single_token = True  # both stream their whole answer as one token, when it is not empty
+            run.tokens = [_streamed(content)] if content else []
         elif node.name == "retrieverAgentflow":
             documents = retrieve(ctx.db, profile, ctx.question)
             run.input = {"question": ctx.question}
