@@ -335,6 +335,8 @@ def _human_input() -> list[Step]:
         step("a stream stops with an action", {"question": "hi", "chatId": "fidelity-hitl-stream", "streaming": True}),
         step("reject resumes the stream", {**resume("fidelity-hitl-stream", "reject"), "streaming": True}),
         step("nothing to resume", resume("fidelity-hitl-none", "proceed"), deviations=("client-error-500",)),
+        step("a second run stops", {"question": "again", "chatId": "fidelity-hitl-auto"}),
+        step("no startNodeId resumes the last stop", {"chatId": "fidelity-hitl-auto", "humanInput": {"type": "proceed"}}),
         Step("chatmessage human input: list", "chatmessage", "getAllChatMessages", "GET", "/chatmessage/$human_input"),
     ]
 

@@ -406,7 +406,8 @@ def _persisted_state(call: Call, chatflow: dict[str, Any], profile: FlowProfile,
 def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: FlowProfile, session_id: str,
                        human_input: dict[str, Any]) -> tuple[str, Resume]:
     """The session's latest execution of this agentflow, which must be stopped at the human-input node
-    ``startNodeId`` names; Flowise looks at the latest one only, whatever its state."""
+    ``startNodeId`` names (or, without it, at its last stopped node); Flowise looks at the latest one
+    only, whatever its state, and retries one whose last node failed right after the stop."""
     row = _latest_execution(call, chatflow["id"], session_id)
 
     def refused(status: int, message: str) -> FlowiseError:
@@ -414,11 +415,25 @@ def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: FlowProfil
 
     if row is None:
         raise refused(404, f"No previous execution found for session {session_id}")
-    if row["state"] != "STOPPED":
+    executed = [e for e in json_value(row["executionData"], []) or [] if isinstance(e, dict)]
+    if row["state"] == "ERROR":  # a node failed right after the stop: the failure is dropped and the resume retried
+        if len(executed) < 2:
+            raise refused(409, f"Cannot resume execution {row['id']} because it is in 'ERROR' state with insufficient "
+                               "execution data. Only executions in 'STOPPED' state can be resumed.")
+        if (executed[-1].get("status"), executed[-2].get("status")) != ("ERROR", "STOPPED"):
+            raise refused(409, f"Cannot resume execution {row['id']} because it is in 'ERROR' state and the previous "
+                               "item is not in 'STOPPED' state. Only executions that ended with a STOPPED state (or "
+                               "ERROR after STOPPED) can be resumed.")
+        executed = executed[:-1]
+    elif row["state"] != "STOPPED":
         raise refused(409, f"Cannot resume execution {row['id']} because it is in '{row['state']}' state. Only "
                            "executions in 'STOPPED' state (or 'ERROR' after 'STOPPED') can be resumed.")
-    executed = [e for e in json_value(row["executionData"], []) or [] if isinstance(e, dict)]
     node_id = human_input.get("startNodeId")
+    if not node_id:  # Flowise resumes at the last node that stopped
+        stopped = next((e for e in reversed(executed) if e.get("status") == "STOPPED"), None)
+        if stopped is None:
+            raise refused(400, "No stopped node found in previous execution data to resume from")
+        node_id = stopped.get("nodeId")
     entry = next((e for e in reversed(executed) if e.get("nodeId") == node_id), None)
     if entry is None:
         raise refused(400, f"Node {node_id} not found in previous execution. This could indicate an invalid "
@@ -430,7 +445,8 @@ def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: FlowProfil
     # Flowise drops every earlier visit of the node too (a loop may have passed it before the stop).
     resume = Resume(executed=[e for e in executed if e.get("nodeId") != node_id], node_id=node_id,
                     proceed=human_input.get("type") == "proceed",
-                    feedback=feedback if isinstance(feedback, str) and feedback else None, human_input=human_input)
+                    feedback=feedback if isinstance(feedback, str) and feedback else None,
+                    human_input={**human_input, "startNodeId": node_id})
     return row["id"], resume
 
 

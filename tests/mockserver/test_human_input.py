@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -146,3 +147,32 @@ async def test_without_a_description_the_node_asks_the_default_question(mock: ht
     resumed = (await ask(mock, flow_id, chatId="c6", humanInput={"type": "reject", "startNodeId": HUMAN})).json()
     assert resumed["text"] == "reject"  # the node is the last one: its content is the decision
     assert resumed["agentFlowExecutedData"][-1]["data"]["output"]["conditions"][1]["isFulfilled"] is True
+
+
+async def test_without_start_node_id_the_last_stopped_node_is_resumed(mock: httpx.AsyncClient) -> None:
+    flow_id = await create_flow(mock, APPROVAL_FLOW, "AGENTFLOW")
+    await ask(mock, flow_id, question="Draft", chatId="auto")
+    body = (await ask(mock, flow_id, chatId="auto", humanInput={"type": "proceed"})).json()
+    assert body["text"] == "Sent. ()"
+    resumed = next(n for n in body["agentFlowExecutedData"] if n["nodeId"] == HUMAN)["data"]["input"]
+    assert {k: resumed[k] for k in ("type", "startNodeId")} == {"type": "proceed", "startNodeId": HUMAN}
+
+
+async def test_an_execution_that_failed_right_after_its_stop_is_retried_from_the_stop(
+    mock: httpx.AsyncClient,
+) -> None:
+    """Flowise drops a last ERROR entry that follows a STOPPED one and resumes; other failed runs answer 409."""
+    flow_id = await create_flow(mock, APPROVAL_FLOW, "AGENTFLOW")
+    stopped = (await ask(mock, flow_id, question="Draft", chatId="retry")).json()
+    db = mock._transport.app.state.mock.db  # type: ignore[attr-defined]
+    failure = {"nodeId": "directReplyAgentflow_0", "nodeLabel": "Sent", "previousNodeIds": [HUMAN],
+               "data": {"id": "directReplyAgentflow_0", "name": "directReplyAgentflow", "error": "Error: boom"},
+               "status": "ERROR"}
+    failed = json.dumps([*stopped["agentFlowExecutedData"], failure])
+    db.update("execution", stopped["executionId"], {"state": "ERROR", "executionData": failed})
+    body = (await ask(mock, flow_id, chatId="retry", humanInput={"type": "proceed", "startNodeId": HUMAN})).json()
+    assert body["executionId"] == stopped["executionId"] and body["text"] == "Sent. ()"
+    assert [n["status"] for n in body["agentFlowExecutedData"]].count("ERROR") == 0
+    db.update("execution", stopped["executionId"], {"state": "ERROR", "executionData": json.dumps([failure])})
+    refused = await ask(mock, flow_id, chatId="retry", humanInput={"type": "proceed", "startNodeId": HUMAN})
+    assert refused.status_code == 409 and "insufficient execution data" in refused.json()["message"]
