@@ -71,6 +71,7 @@ FLOWS: dict[str, FlowFile] = {
                              folder=SUITE_DATA),
     "custom_function": FlowFile("agentflow_custom_function.flowData.json", "AGENTFLOW", needs_llm=False),
     "custom_function_throws": FlowFile("agentflow_custom_function_throws.flowData.json", "AGENTFLOW", needs_llm=False),
+    "iteration": FlowFile("agentflow_iteration.flowData.json", "AGENTFLOW", needs_llm=False),
 }
 
 
@@ -163,6 +164,7 @@ class ReferenceFlows:
     execute_itself: str | None = None
     custom_function: str | None = None
     custom_function_throws: str | None = None
+    iteration: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -225,4 +227,5 @@ def create_reference_flows(
                                     flow_data_text=flow_data("custom_function")),
         custom_function_throws=create_flow(client, f"{prefix}-custom-function-throws", "custom_function_throws",
                                            flow_data_text=flow_data("custom_function_throws")),
+        iteration=create_flow(client, f"{prefix}-iteration", "iteration", flow_data_text=flow_data("iteration")),
     )

@@ -14,6 +14,7 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
 - ``retrieverAgentflow``: the matching chunks' text;
 - ``customFunctionAgentflow``: its JavaScript runs in an embedded V8 (javascript.py) and returns the
   content;
+- ``iterationAgentflow``: the nodes inside it run once per item of its ``iterationInput`` array;
 - ``executeFlowAgentflow``: another chatflow of the mock answers ``executeFlowInput`` as a prediction
   with this run's ``chatId`` (and stores its own messages); its answer is the node's content;
 - ``conditionAgentflow``: the first of its conditions (string, number or boolean comparisons, values
@@ -43,7 +44,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from markdownify import markdownify
@@ -68,6 +69,7 @@ CONDITION = "conditionAgentflow"
 LOOP = "loopAgentflow"
 EXECUTE_FLOW = "executeFlowAgentflow"
 CUSTOM_FUNCTION = "customFunctionAgentflow"
+ITERATION = "iterationAgentflow"
 _DEFAULT_MAX_LOOPS = 5
 #: Flowise's test for editor HTML: a value that opens with a block tag.
 _EDITOR_HTML = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|pre|table)\b", re.IGNORECASE)
@@ -101,6 +103,8 @@ class AgentflowContext:
     #: runs another chatflow as a prediction of this server (question, ``chatId``, ``overrideConfig``) and
     #: returns its JSON answer; raises ``NodeFailure`` when that prediction fails (Execute Flow nodes)
     execute_flow: Callable[[str, str, Any], dict[str, Any]] | None = None
+    #: inside an Iteration node: ``{index, value, isFirst, isLast, sessionId}`` of the item being run
+    iteration: dict[str, Any] | None = None
 
 
 @dataclass
@@ -125,6 +129,16 @@ class ExecutedNode:
     state: dict[str, Any] = field(default_factory=dict)
     #: why the node failed (its status is then ERROR)
     error: str | None = None
+    #: an Iteration node's runs of the nodes inside it, item after item (their entries precede its own)
+    children: list[ExecutedNode] = field(default_factory=list)
+    #: False for the nodes of an iteration run that failed: their progress was streamed, but Flowise keeps
+    #: no executed data of that run
+    recorded: bool = True
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.recorded:
+            return []
+        return [*(e for child in self.children for e in child.entries()), self.entry()]
 
     def entry(self, status: str | None = None, *, error: str | None = None) -> dict[str, Any]:
         error = error if error is not None else self.error
@@ -163,7 +177,7 @@ class AgentflowResult:
 
     def executed_data(self, upto: int | None = None) -> list[dict[str, Any]]:
         chosen = self.nodes if upto is None else self.nodes[:upto]
-        return [*self.prior, *(n.entry() for n in chosen)]
+        return [*self.prior, *(e for n in chosen for e in n.entries())]
 
 
 class NodeFailure(Exception):
@@ -210,6 +224,8 @@ def substitute(template: str, ctx: AgentflowContext, outputs: dict[str, str]) ->
             if value is None:
                 return match.group(0)
             return json.dumps(value, separators=(",", ":")) if isinstance(value, (dict, list)) else str(value)
+        if key == "$iteration" or key.startswith("$iteration."):
+            return _iteration_value(ctx, key, match.group(0))
         if key.startswith("$form.") and ctx.form:
             return str(ctx.form.get(key[len("$form."):], ""))
         if key in outputs:
@@ -217,6 +233,26 @@ def substitute(template: str, ctx: AgentflowContext, outputs: dict[str, str]) ->
         return match.group(0)
 
     return _PLACEHOLDER.sub(resolve, template)
+
+
+def _iteration_value(ctx: AgentflowContext, key: str, unresolved: str) -> str:
+    """``{{ $iteration }}`` (the item, objects as JSON) and ``{{ $iteration.<path> }}`` (a key of it)."""
+    value = ctx.iteration.get("value") if ctx.iteration else None
+    if not value:
+        return unresolved
+    if key != "$iteration":
+        if not isinstance(value, (dict, list)):
+            return str(value) if isinstance(value, str) else unresolved
+        for part in key[len("$iteration."):].split("."):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return unresolved
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
 def _messages(node: Node, ctx: AgentflowContext, user_text: str, with_memory: bool) -> list[dict[str, str]]:
@@ -410,6 +446,55 @@ def _execute_flow(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, s
     run.extra = {"chatHistory": [*([] if runtime_history else [{"role": "user", "content": question}]), said]}
 
 
+def _iteration_items(given: Any) -> list[Any]:
+    """An Iteration node's ``iterationInput``: a JSON array as text (unescaped once more if need be), or a list."""
+    if isinstance(given, str) and given:
+        try:
+            given = json.loads(given)
+        except ValueError:
+            try:
+                given = json.loads(re.sub(r"""\\(["'\[\]{}])""", r"\1", given))
+            except ValueError as exc:
+                raise NodeFailure(str(exc)) from None
+    if not isinstance(given, list):
+        raise NodeFailure("Invalid input array")
+    return given
+
+
+def _iterate(run: ExecutedNode, ctx: AgentflowContext, profile: FlowProfile, outputs: dict[str, str]) -> None:
+    """An Iteration node: the nodes inside it run once per item of ``iterationInput`` (``{{ $iteration }}`` is
+    the item), each run starting from the flow state the previous one left; the answers of the runs,
+    one per line, are its content. A run that fails answers ``Error in iteration <n>: ...`` instead."""
+    given = run.node.inputs.get("iterationInput")
+    items = _iteration_items(substitute(given, ctx, outputs) if isinstance(given, str) else given)
+    run.input = {"iterationInput": items}
+    block = profile.block(run.node.id)
+    if not block.nodes:
+        return
+    answers: list[str] = []
+    for index, item in enumerate(items):
+        context = {"index": index, "value": item, "isFirst": index == 0, "isLast": index == len(items) - 1,
+                   "sessionId": ctx.session_id}
+        inner = replace(ctx, state=dict(ctx.state), iteration=context)
+        result = run_agentflow(block, inner, nested=True)
+        if result.failure is not None:
+            for child in result.nodes:
+                child.recorded = False
+            run.children.extend(result.nodes)
+            answers.append(f"Error in iteration {index + 1}: {result.failure}")
+            continue
+        for child in result.nodes:
+            child.extra = {**child.extra, "iterationIndex": index, "iterationContext": context,
+                           "parentNodeId": run.node.id}
+        run.children.extend(result.nodes)
+        last = result.nodes[-1].output.get("content", " ") if result.nodes else " "
+        if last:
+            answers.append(last if isinstance(last, str) else _streamed(last))
+        if inner.state:
+            ctx.state = {**ctx.state, **inner.state}
+    run.output = {"iterationResults": answers, "content": "\n".join(answers)}
+
+
 def _streamed(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
 
@@ -506,15 +591,17 @@ def _answer_human(run: ExecutedNode, resume: Resume, messages: list[dict[str, st
         run.extra = {"chatHistory": [{"role": "user", "content": resume.feedback}]}
 
 
-def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | None = None) -> AgentflowResult:
+def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | None = None, *,
+                  nested: bool = False) -> AgentflowResult:
     """Execute the flow's nodes breadth-first from the Start node (see the module docstring); a branching
     node (Condition, Human Input) sends the run down the edges of its fulfilled output only. ``resume``
-    continues a stopped run at its human-input node."""
+    continues a stopped run at its human-input node. ``nested`` runs the nodes inside an Iteration node
+    for one item: they start where nothing leads to them, and none of them streams."""
     outputs: dict[str, str] = {}
     prior: list[dict[str, Any]] = []
     if resume is None:
         targets = {t for _, t in profile.edges}
-        queue = [n.id for n in profile.nodes if n.id not in targets]
+        queue = [n.id for n in profile.nodes if n.id not in targets and (nested or not n.inside_parent)]
     else:
         prior = resume.executed
         if prior:  # the run goes on with the state its last node left
@@ -571,20 +658,23 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
                             ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
             _update_state(ctx, outputs, node.inputs.get("llmUpdateState" if node.name == "llmAgentflow"
                                                          else "agentUpdateState"), run.content)
-        elif node.name in (EXECUTE_FLOW, CUSTOM_FUNCTION):
+        elif node.name in (EXECUTE_FLOW, CUSTOM_FUNCTION, ITERATION):
             try:
                 if node.name == EXECUTE_FLOW:
                     _execute_flow(run, ctx, outputs,
                                   runtime_history=bool(_conversation(ctx, prior, executed, stored=False)))
-                else:
+                elif node.name == CUSTOM_FUNCTION:
                     _custom_function(run, ctx, outputs)
+                else:
+                    _iterate(run, ctx, profile, outputs)
             except NodeFailure as exc:
                 run.status, run.error = "ERROR", str(exc)
                 executed.append(run)
                 return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
             content = run.output.get("content")
-            run.single_token = True  # both stream their whole answer as one token, when it is not empty
-            run.tokens = [_streamed(content)] if content else []
+            if node.name != ITERATION:  # these stream their whole answer as one token, when it is not empty
+                run.single_token = True
+                run.tokens = [_streamed(content)] if content else []
         elif node.name == "retrieverAgentflow":
             documents = retrieve(ctx.db, profile, ctx.question)
             run.input = {"question": ctx.question}
@@ -598,7 +688,7 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
         following = joins.delivered(node.id, branch)
         if looped_to is not None:  # go round again: the target and what follows it run anew
             following.append(looped_to)
-        if profile.successors(node.id):  # only a node with nowhere to go streams (Flowise's isLastNode)
+        if nested or profile.successors(node.id):  # only a node with nowhere to go streams (Flowise's isLastNode)
             run.tokens, run.trailing = [], []
         executed.append(run)
         queue.extend(following)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mockserver.llm.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
@@ -53,6 +53,10 @@ class Node:
     category: str
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: the Iteration node this node sits in (the canvas's ``parentNode``), and whether it is held inside it
+    #: (``extent: "parent"``), which keeps it from starting the run
+    parent: str | None = None
+    inside_parent: bool = False
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Node:
@@ -71,6 +75,8 @@ class Node:
             category=category,
             inputs=dict(data.get("inputs") or {}),
             outputs=dict(data.get("outputs") or {}),
+            parent=str(raw["parentNode"]) if raw.get("parentNode") else None,
+            inside_parent=raw.get("extent") == "parent",
         )
 
     def truthy(self, key: str) -> bool:
@@ -120,6 +126,14 @@ class FlowProfile:
 
     def predecessors(self, node_id: str) -> list[str]:
         return [source for source, target in self.edges if target == node_id]
+
+    def block(self, parent_id: str) -> FlowProfile:
+        """The nodes inside Iteration node ``parent_id`` and the edges between them, as a flow of their own."""
+        inside = [n for n in self.nodes if n.parent == parent_id]
+        ids = {n.id for n in inside}
+        edges = [(s, t) for s, t in self.edges if s in ids and t in ids]
+        return replace(self, nodes=inside, edges=edges,
+                       source_handles={e: h for e, h in self.source_handles.items() if e in set(edges)})
 
 
 def api_override_enabled(chatflow: dict[str, Any]) -> bool:

@@ -35,7 +35,14 @@ from mockserver import quirks
 from mockserver.auth import check_chatflow_key
 from mockserver.errors import FlowiseError, flowise_body
 from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_faults, scripted_error
-from mockserver.llm.agentflow import HUMAN_INPUT, AgentflowContext, NodeFailure, Resume, run_agentflow
+from mockserver.llm.agentflow import (
+    HUMAN_INPUT,
+    AgentflowContext,
+    ExecutedNode,
+    NodeFailure,
+    Resume,
+    run_agentflow,
+)
 from mockserver.llm.answer import Prompt, compose, follow_up_prompts, tokenize
 from mockserver.llm.exchange import Exchange, save_execution
 from mockserver.llm.flow import FlowProfile, api_override_enabled, follow_ups_enabled, read_profile
@@ -316,13 +323,13 @@ class AgentflowRun:
         for index, run in enumerate(nodes):
             ident = {"nodeId": run.node.id, "nodeLabel": run.node.label}
             steps.append(flowise_frame("nextAgentFlow", {**ident, "status": "INPROGRESS"}))
+            steps.extend(_inner_frames(run.children))
             if run.tokens:
                 chunks = ["".join(run.tokens)] if run.single_token else chunk_tokens(run.tokens, timing.tokens_per_chunk)
                 first = [flowise_frame("token", "")] if run.trailing else []
                 steps.append(Tokens(chunks, lambda _i, chunk: flowise_frame("token", chunk), first=first))
             steps.extend(flowise_frame(name, data) for name, data in run.trailing)
-            ended = {**ident, "status": run.status, **({"error": run.error} if run.error is not None else {})}
-            steps.append(flowise_frame("nextAgentFlow", ended))
+            steps.append(_ended(run))
             steps.append(flowise_frame("agentFlowExecutedData", self.result.executed_data(index + 1)))
             steps.extend(flowise_frame(name, data) for name, data in run.after)
 
@@ -380,6 +387,25 @@ def _flow_caller(call: Call, chat_id: str) -> Callable[[str, str, Any], dict[str
             _flow_depth.reset(token)
 
     return execute
+
+
+def _ended(run: ExecutedNode) -> bytes:
+    """``nextAgentFlow`` for a node that has run: its status, and its error when it failed."""
+    return flowise_frame("nextAgentFlow", {"nodeId": run.node.id, "nodeLabel": run.node.label, "status": run.status,
+                                           **({"error": run.error} if run.error is not None else {})})
+
+
+def _inner_frames(children: list[ExecutedNode]) -> list[bytes]:
+    """The events of the nodes an Iteration node ran: each one's progress and what it streams after it (a
+    Loop's fallback), but not the executed data, which Flowise sends for the whole run only."""
+    frames: list[bytes] = []
+    for child in children:
+        frames.append(flowise_frame("nextAgentFlow", {"nodeId": child.node.id, "nodeLabel": child.node.label,
+                                                      "status": "INPROGRESS"}))
+        frames.extend(_inner_frames(child.children))
+        frames.append(_ended(child))
+        frames.extend(flowise_frame(name, data) for name, data in child.after)
+    return frames
 
 
 def _latest_execution(call: Call, agentflow_id: str, session_id: str) -> dict[str, Any] | None:
