@@ -69,9 +69,9 @@ FLOWS: dict[str, FlowFile] = {
     "persist_state": FlowFile("agentflow_persist_state.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "execute_flow": FlowFile("agentflow_execute_flow.flowData.json", "AGENTFLOW", needs_llm=False,
                              folder=SUITE_DATA),
-    "custom_function": FlowFile("agentflow_custom_function.flowData.json", "AGENTFLOW", needs_llm=False),
+    "custom_function": FlowFile("agentflow_custom_function.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "custom_function_throws": FlowFile("agentflow_custom_function_throws.flowData.json", "AGENTFLOW", needs_llm=False),
-    "iteration": FlowFile("agentflow_iteration.flowData.json", "AGENTFLOW", needs_llm=False),
+    "iteration": FlowFile("agentflow_iteration.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
 }
 
 

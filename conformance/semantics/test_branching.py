@@ -1,11 +1,13 @@
 """AgentflowV2 control flow: a Condition runs one branch only; a Loop goes back, then answers its fallback;
-a join waits for all its inputs; a persisted flow state carries over; Execute Flow asks another flow.
+a join waits for all its inputs; a persisted flow state carries over; Execute Flow asks another flow;
+Custom Functions run JavaScript; an Iteration runs its block per item.
 
 Every flow is provisioned by the run and needs no LLM: Start → Condition ("question contains refund",
 written as the flow editor saves it, in HTML) → one Direct Reply per branch; Start → Direct Reply →
 Loop back to it at most 3 times, falling back to "Enough."; a Direct Reply joined from a short branch
 (Start → Condition) and a long one (Start → Condition → Condition); the Direct Reply → Loop flow with
-``startPersistState`` on; and Start → Execute Flow calling the Start → Direct Reply flow. A
+``startPersistState`` on; Start → Execute Flow calling the Start → Direct Reply flow; two chained
+Custom Functions; and an Iteration over three items with a Custom Function and a Direct Reply inside. A
 reimplementation that runs every branch, loops forever or not at all, runs a join before its inputs are
 in, forgets the state, or cannot call a flow, answers differently from Flowise here.
 """
@@ -118,6 +120,35 @@ def test_execute_flow_asks_another_flow_and_answers_with_its_answer(
         data.get("text") == "Echo: Relay: hi" and state == {"answer": "Echo: Relay: hi"},
         check="execute_flow_answers",
         message=f"text {data.get('text')!r}, state {state!r}; expected the called flow's 'Echo: Relay: hi' in both",
+        exchange=flowise_client.exchange_of(response),
+    )
+
+
+def test_custom_functions_run_their_javascript(flowise_client, flowise_ledger, flowise_unique) -> None:
+    """Two chained Custom Functions: the first returns an object (the content is its indented JSON, kept in
+    the flow state), the second reads it back with an input variable."""
+    flow = provision(flowise_client, flowise_ledger, flowise_unique, "custom_function")
+    response, data = predict(flowise_client, flow, {"question": "hi"})
+    expect(
+        data.get("text") == "Hello, hi! (hi asked)",
+        check="custom_function_runs",
+        message=f"text {data.get('text')!r}; expected 'Hello, hi! (hi asked)'",
+        exchange=flowise_client.exchange_of(response),
+    )
+
+
+def test_an_iteration_runs_its_block_once_per_item(flowise_client, flowise_ledger, flowise_unique) -> None:
+    """Three items; the function inside keeps a running state and throws on the second, whose answer is the
+    error; the others answer in order."""
+    flow = provision(flowise_client, flowise_ledger, flowise_unique, "iteration")
+    response, data = predict(flowise_client, flow, {"question": "hi"})
+    expected = ('Done: Item apple of {"name":"apple"} after start+apple\n'
+                "Error in iteration 2: Error: NodeVM Execution Error: Error: no pears\n"
+                'Item plum of {"name":"plum"} after start+apple+plum | start+apple+plum')
+    expect(
+        data.get("text") == expected,
+        check="iteration_runs_per_item",
+        message=f"text {data.get('text')!r}; expected {expected!r}",
         exchange=flowise_client.exchange_of(response),
     )
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from test_prediction import create_flow, events
 
-FLOW = json.loads((Path(__file__).resolve().parents[2] / "conformance/reference/flows/agentflow_iteration.flowData.json")
+FLOW = json.loads((Path(__file__).resolve().parents[2] / "conformance/data/agentflow_iteration.flowData.json")
                   .read_text())
 ITERATION = "iterationAgentflow_0"
 
