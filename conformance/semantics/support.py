@@ -129,6 +129,19 @@ def predict(
     return response, data
 
 
+def expect_answer(client: TargetClient, chatflow: str, body: dict[str, Any], expected: str, *,
+                  check: str) -> dict[str, Any]:
+    """A JSON prediction whose ``text`` must be ``expected`` (else a violation of ``check``); returns its body."""
+    response, data = predict(client, chatflow, body)
+    expect(
+        data.get("text") == expected,
+        check=check,
+        message=f"text {data.get('text')!r}; expected {expected!r}",
+        exchange=client.exchange_of(response),
+    )
+    return data
+
+
 def stream_prediction(client: TargetClient, chatflow: str, body: dict[str, Any]) -> StreamResult:
     """A streaming prediction read to its end; a hang or a cut is a violation of `stream_completes`."""
     result = client.stream("POST", f"/prediction/{chatflow}", json={**body, "streaming": True})

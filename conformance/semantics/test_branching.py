@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.fixtures import direct_reply_flow_data, flow_data
-from conformance.semantics.support import create, predict
+from conformance.semantics.support import create, expect_answer, predict
 from conformance.violations import expect
 
 pytestmark = pytest.mark.flowise(
@@ -128,29 +128,17 @@ def test_custom_functions_run_their_javascript(flowise_client, flowise_ledger, f
     """Two chained Custom Functions: the first returns an object (the content is its indented JSON, kept in
     the flow state), the second reads it back with an input variable."""
     flow = provision(flowise_client, flowise_ledger, flowise_unique, "custom_function")
-    response, data = predict(flowise_client, flow, {"question": "hi"})
-    expect(
-        data.get("text") == "Hello, hi! (hi asked)",
-        check="custom_function_runs",
-        message=f"text {data.get('text')!r}; expected 'Hello, hi! (hi asked)'",
-        exchange=flowise_client.exchange_of(response),
-    )
+    expect_answer(flowise_client, flow, {"question": "hi"}, "Hello, hi! (hi asked)", check="custom_function_runs")
 
 
 def test_an_iteration_runs_its_block_once_per_item(flowise_client, flowise_ledger, flowise_unique) -> None:
     """Three items; the function inside keeps a running state and throws on the second, whose answer is the
     error; the others answer in order."""
     flow = provision(flowise_client, flowise_ledger, flowise_unique, "iteration")
-    response, data = predict(flowise_client, flow, {"question": "hi"})
     expected = ('Done: Item apple of {"name":"apple"} after start+apple\n'
                 "Error in iteration 2: Error: NodeVM Execution Error: Error: no pears\n"
                 'Item plum of {"name":"plum"} after start+apple+plum | start+apple+plum')
-    expect(
-        data.get("text") == expected,
-        check="iteration_runs_per_item",
-        message=f"text {data.get('text')!r}; expected {expected!r}",
-        exchange=flowise_client.exchange_of(response),
-    )
+    expect_answer(flowise_client, flow, {"question": "hi"}, expected, check="iteration_runs_per_item")
 
 
 def test_a_flow_that_executes_itself_fails_instead_of_recursing(flowise_client, flowise_ledger, flowise_unique) -> None:
