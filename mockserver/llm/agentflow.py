@@ -59,7 +59,7 @@ from mockserver.llm.retrieval import retrieve
 from mockserver.llm.tools import run_tools
 from mockserver.store.db import Database, new_id
 
-__all__ = ["HUMAN_INPUT", "AgentflowContext", "AgentflowResult", "ExecutedNode", "NodeFailure", "Resume", "run_agentflow",
+__all__ = ["CUSTOM_FUNCTION", "HUMAN_INPUT", "AgentflowContext", "AgentflowResult", "ExecutedNode", "NodeFailure", "Resume", "run_agentflow",
            "substitute"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")

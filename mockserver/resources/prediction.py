@@ -36,6 +36,7 @@ from mockserver.auth import check_chatflow_key
 from mockserver.errors import FlowiseError, flowise_body
 from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_faults, scripted_error
 from mockserver.llm.agentflow import (
+    CUSTOM_FUNCTION,
     HUMAN_INPUT,
     AgentflowContext,
     ExecutedNode,
@@ -484,6 +485,12 @@ async def _read_files(call: Call) -> list[SubmittedFile]:
     return files
 
 
+def _runs_code(chatflow: dict[str, Any]) -> bool:
+    """An agentflow with a Custom Function is run off the event loop: its JavaScript may take seconds, and
+    the other requests must not wait for it (the database serialises the two threads' statements)."""
+    return chatflow.get("type") == "AGENTFLOW" and CUSTOM_FUNCTION in str(chatflow.get("flowData") or "")
+
+
 def _reported_in_stream(call: Call, exc: FlowiseError, streaming: bool) -> bool:
     """Under quirks, a 500 raised while Flowise builds the flow reaches a streaming client as an ``error``
     event in the stream it already opened, not as an HTTP error."""
@@ -545,7 +552,10 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     _store_uploads(call, chatflow["id"], chat_id, inp)
     run_class = AgentflowRun if chatflow.get("type") == "AGENTFLOW" else ChatflowRun
     try:
-        run = run_class(call, chatflow, inp, chat_id, rule, chat_type)
+        if _runs_code(chatflow):
+            run = await asyncio.to_thread(run_class, call, chatflow, inp, chat_id, rule, chat_type)
+        else:
+            run = run_class(call, chatflow, inp, chat_id, rule, chat_type)
     except FlowiseError as exc:
         if _reported_in_stream(call, exc, streaming):
             return _error_stream(exc.message)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -83,3 +84,22 @@ async def test_code_that_throws_fails_the_node_and_stores_nothing(mock: httpx.As
     failed = stream[-4]["data"][-1]
     assert failed["status"] == "ERROR" and failed["data"]["error"] == "Error: NodeVM Execution Error: Error: boom"
     assert stream[-2]["event"] == "error"
+
+
+async def test_a_slow_function_does_not_hold_up_other_requests(mock: httpx.AsyncClient) -> None:
+    """The flow runs off the event loop, so a ping sent while the function spins answers first."""
+    code = "const end = Date.now() + 2000; while (Date.now() < end) {} return 'done';"
+    flow_id = await create_flow(mock, function_flow(code), "AGENTFLOW")
+    finished: list[str] = []
+
+    async def predict() -> None:
+        response = await mock.post(f"/prediction/{flow_id}", json={"question": "hi"})
+        finished.append(response.json()["text"])
+
+    async def ping() -> None:
+        await asyncio.sleep(0.3)  # the function is spinning by now
+        response = await mock.get("/ping")
+        finished.append(response.text)
+
+    await asyncio.gather(predict(), ping())
+    assert finished == ["pong", "done"]
