@@ -4,7 +4,8 @@ Point a Flowise ChatOpenAI node's ``basepath`` at ``http://127.0.0.1:PORT/v1`` (
 sends ``POST /v1/chat/completions`` (always ``stream: true`` with ``stream_options.include_usage`` when the
 node streams) and the mock answers with the same engine as its own chatflows. The last user message is
 the question and the earlier user/assistant messages are the history, so for the same question and
-history a real Flowise driven by the mock and the mock's own chatflow produce the same text.
+history a real Flowise driven by the mock and the mock's own chatflow produce the same text. A
+Condition Agent's question gets the scenario the mock's own Condition Agent would pick (scenarios.py).
 
 Also served: ``GET /v1/models`` and ``POST /v1/embeddings`` (llm/embedding.py's 256-dim vectors, for a
 Flowise OpenAI Embeddings node). A model named ``error-<status>`` (e.g. ``error-429``) answers that status
@@ -28,9 +29,10 @@ from starlette.routing import BaseRoute, Route
 
 from mockserver.errors import FlowiseError
 from mockserver.faults import read_faults
-from mockserver.llm.answer import Attachment, Prompt, compose, tokenize
+from mockserver.llm.answer import Answer, Attachment, Prompt, compose, tokenize
 from mockserver.llm.embedding import embed
 from mockserver.llm.memory import Turn
+from mockserver.llm.scenarios import best_scenario, scenario_answer, scenario_request
 from mockserver.state import MockState
 from mockserver.streaming import (
     OPENAI_DONE,
@@ -168,6 +170,10 @@ class _Completions:
         if injected is not None:
             raise OpenAIError(injected.status, injected.message)
         answer = compose(prompt, answer_tokens=settings.answer_tokens)
+        asked_for = scenario_request(prompt.question)
+        if asked_for is not None:  # a Condition Agent asking which scenario applies
+            text = scenario_answer(asked_for[1][best_scenario(*asked_for)])
+            answer = Answer(text, tokenize(text))
         tokens = answer.tokens[:limit] if limit else answer.tokens
         finish = "length" if limit is not None and len(answer.tokens) > limit else "stop"
         prompt_tokens = len(tokenize(prompt.question)) + sum(len(tokenize(t.content)) for t in prompt.history)

@@ -4,9 +4,9 @@ The files in `flows/` are the flowData that answered on a real server (shared/re
 values in them belong to the instance, not to the flow: the LLM `basepath` (the OpenAI-compatible
 server this run started) and the id of the `openAIApi` credential created on this instance. They
 are patched here, at build time, wherever Flowise reads them: `inputs.basepath` and
-`data.credential` / `inputs.credential` of a chatflow node, and `llmModelConfig.basepath` /
-`FLOWISE_CREDENTIAL_ID` of an agentflow LLM node. Flowise stores flowData as a JSON *string*, so
-that is what `flow_data` returns.
+`data.credential` / `inputs.credential` of a chatflow node, and `basepath` / `FLOWISE_CREDENTIAL_ID` of
+an agentflow node's model config (`llmModelConfig`, `conditionAgentModelConfig`, ...). Flowise stores
+flowData as a JSON *string*, so that is what `flow_data` returns.
 
 Two behaviours of the real server shape `create_reference_flows`: a chatflow-bound key and a rate
 limit are set by `PUT` after creation (the limiter is loaded only on update, flowise-notes.md).
@@ -72,6 +72,7 @@ FLOWS: dict[str, FlowFile] = {
     "custom_function": FlowFile("agentflow_custom_function.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
     "custom_function_throws": FlowFile("agentflow_custom_function_throws.flowData.json", "AGENTFLOW", needs_llm=False),
     "iteration": FlowFile("agentflow_iteration.flowData.json", "AGENTFLOW", needs_llm=False, folder=SUITE_DATA),
+    "condition_agent": FlowFile("agentflow_condition_agent.flowData.json", "AGENTFLOW", needs_llm=True),
 }
 
 
@@ -100,8 +101,9 @@ def patch_flow(document: dict[str, Any], *, basepath: str | None, credential_id:
                 data["credential"] = credential_id
             if "credential" in inputs:
                 inputs["credential"] = credential_id
-        config = inputs.get("llmModelConfig")
-        if isinstance(config, dict):
+        for config in (value for key, value in inputs.items() if key.endswith("ModelConfig")):
+            if not isinstance(config, dict):
+                continue
             if basepath is not None and "basepath" in config:
                 config["basepath"] = basepath
             if credential_id is not None:
@@ -165,6 +167,7 @@ class ReferenceFlows:
     custom_function: str | None = None
     custom_function_throws: str | None = None
     iteration: str | None = None
+    condition_agent: str | None = None
 
     def answering(self) -> list[str]:
         """The flows the suite may use freely (not the key-bound or rate-limited ones)."""
@@ -228,4 +231,8 @@ def create_reference_flows(
         custom_function_throws=create_flow(client, f"{prefix}-custom-function-throws", "custom_function_throws",
                                            flow_data_text=flow_data("custom_function_throws")),
         iteration=create_flow(client, f"{prefix}-iteration", "iteration", flow_data_text=flow_data("iteration")),
+        condition_agent=create_flow(client, f"{prefix}-condition-agent", "condition_agent",
+                                    flow_data_text=flow_data("condition_agent", **llm))
+        if with_agentflow_llm
+        else None,
     )

@@ -20,7 +20,7 @@ __all__ = ["find_key_id", "prepare_target"]
 #: The reference flows a script names by their field of `ReferenceFlows`, which an instance may lack.
 OPTIONAL_FLOWS = ("agentflow_llm", "human_input", "condition", "loop", "human_loop", "state", "join", "persist_state",
                   "execute_flow", "execute_missing_flow", "execute_itself", "custom_function", "custom_function_throws",
-                  "iteration")
+                  "iteration", "condition_agent")
 
 
 def find_key_id(client: httpx.Client, api_key: str) -> str | None:

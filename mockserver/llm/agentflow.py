@@ -20,6 +20,8 @@ streams ``nextAgentFlow``/``agentFlowExecutedData`` events around each node (flo
 - ``conditionAgentflow``: the first of its conditions (string, number or boolean comparisons, values
   resolved like any ``{{ ... }}``) that holds is fulfilled, else the Else; the run follows that output's
   edges (``-output-<index>``, the Else after the last condition) and skips the others;
+- ``conditionAgentAgentflow``: the fake model picks the scenario the input is about (scenarios.py) and
+  the run follows that output's edges only;
 - ``loopAgentflow``: runs ``loopBackToNode`` (and what follows it) again, up to ``maxLoopCount`` jumps per
   request, then answers its fallback message;
 - ``humanInputAgentflow``: the run stops there (node and execution ``STOPPED``) and answers the last
@@ -56,6 +58,7 @@ from mockserver.llm.javascript import JavaScriptError, run_function
 from mockserver.llm.joins import Joins
 from mockserver.llm.memory import Turn
 from mockserver.llm.retrieval import retrieve
+from mockserver.llm.scenarios import best_scenario, scenario_answer
 from mockserver.llm.tools import run_tools
 from mockserver.store.db import Database, new_id
 
@@ -70,6 +73,7 @@ LOOP = "loopAgentflow"
 EXECUTE_FLOW = "executeFlowAgentflow"
 CUSTOM_FUNCTION = "customFunctionAgentflow"
 ITERATION = "iterationAgentflow"
+CONDITION_AGENT = "conditionAgentAgentflow"
 _DEFAULT_MAX_LOOPS = 5
 #: Flowise's test for editor HTML: a value that opens with a block tag.
 _EDITOR_HTML = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|pre|table)\b", re.IGNORECASE)
@@ -296,19 +300,12 @@ def _run_llm(node: Node, ctx: AgentflowContext, profile: FlowProfile, outputs: d
     ended = time.time()
     config = node.inputs.get(f"{prefix}ModelConfig")
     model_name = str(config.get("modelName") or "mock-llm") if isinstance(config, dict) else "mock-llm"
-    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}
     output: dict[str, Any] = {
         "content": answer.text,
         "timeMetadata": {"start": int(started * 1000), "end": int(ended * 1000),
                          "delta": int((ended - started) * 1000)},
         "calledTools": [],
-        # Flowise adds token details and (zero, for an unknown price) costs to the provider's usage.
-        "usageMetadata": {**usage, "input_token_details": {}, "output_token_details": {}, "base_input_cost": 0,
-                          "base_output_cost": 0, "input_cost": 0, "output_cost": 0, "total_cost": 0},
-        "responseMetadata": {"prompt": 0, "completion": 0, "model_provider": "openai",
-                             "usage": {"prompt_tokens": input_tokens, "completion_tokens": output_tokens,
-                                       "total_tokens": input_tokens + output_tokens},
-                             "finish_reason": "stop", "system_fingerprint": None, "model_name": model_name},
+        **_llm_metadata(input_tokens, output_tokens, model_name),
     }
     if documents and profile.return_source_documents:
         output["sourceDocuments"] = documents
@@ -362,6 +359,67 @@ def _decide(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -
     run.input = {"conditions": {str(i): c for i, c in enumerate(conditions)}}
     run.output = {"conditions": decided}
     return chosen
+
+
+#: The worked example Flowise's Condition Agent shows its model before the real question (its few-shot
+#: prefix); the mock's model counts these tokens like any other, so the node reports the same usage.
+_AGENT_EXAMPLE = ('{"input": "Hello", "scenarios": ["user is asking about AI", "user is not asking about AI"], '
+                  '"instruction": "Your task is to check if the user is asking about AI."}',
+                  '```json\n{"output": "user is not asking about AI"}\n```')
+
+
+def _ask_condition_agent(run: ExecutedNode, ctx: AgentflowContext, outputs: dict[str, str]) -> int:
+    """A Condition Agent: the fake model picks the scenario the input is about (scenarios.py); that
+    output's edges are followed. Returns the index of the chosen output."""
+    inputs = run.node.inputs
+    scenarios = [str(s.get("scenario") or "") for s in _list_input(inputs.get("conditionAgentScenarios"))]
+    if not inputs.get("conditionAgentModel"):
+        raise NodeFailure("Error in Condition Agent node: Model is required")
+    if not scenarios:
+        raise NodeFailure("Error in Condition Agent node: Scenarios are required")
+    given = inputs.get("conditionAgentInput")
+    text = substitute(given, ctx, outputs) if isinstance(given, str) and given else ctx.question
+    instruction = inputs.get("conditionAgentInstructions")
+    instruction = "undefined" if instruction is None else substitute(str(instruction), ctx, outputs)
+    started = time.time()
+    chosen = best_scenario(text, scenarios)
+    answer = scenario_answer(scenarios[chosen])
+    asked = f'{{"input": {text}, "scenarios": {json.dumps(scenarios, separators=(",", ":"))}, "instruction": {instruction}}}'
+    sent = sum(len(tokenize(m)) for m in (*_AGENT_EXAMPLE, asked))
+    said = len(tokenize(answer))
+    ended = time.time()
+    listing = "\n".join(f"{i + 1}. {scenario}" for i, scenario in enumerate(scenarios))
+    run.input = {"messages": [{"role": "user",
+                               "content": f"### Input\n{text}\n\n### Scenarios\n{listing}\n\n### Instruction\n{instruction}"}]}
+    config = inputs.get("conditionAgentModelConfig")
+    model_name = str(config.get("modelName") or "mock-llm") if isinstance(config, dict) else "mock-llm"
+    run.output = {
+        "conditions": [{"output": scenario, "isFulfilled": index == chosen} for index, scenario in enumerate(scenarios)],
+        "content": answer,
+        "timeMetadata": {"start": int(started * 1000), "end": int(ended * 1000), "delta": int((ended - started) * 1000)},
+        **_llm_metadata(sent, said, model_name, streamed=False),
+    }
+    run.extra = {"chatHistory": [{"role": "user", "content": ctx.question}]}
+    return chosen
+
+
+def _llm_metadata(sent: int, said: int, model_name: str, *, streamed: bool = True) -> dict[str, Any]:
+    """``usageMetadata`` and ``responseMetadata`` of a call to the fake model, as Flowise reports them: the
+    provider's usage with token details and costs (zero: the mock's model has no price), and LangChain's
+    metadata, whose keys come in another order, with its own token estimate, for a call not streamed."""
+    usage = {"input_tokens": sent, "output_tokens": said, "total_tokens": sent + said}
+    details = {"input_token_details": {}, "output_token_details": {}}
+    costs = {"input_cost": 0, "output_cost": 0, "total_cost": 0}
+    bases = {"base_input_cost": 0, "base_output_cost": 0}
+    provider = {"model_provider": "openai",
+                "usage": {"prompt_tokens": sent, "completion_tokens": said, "total_tokens": sent + said}}
+    ending = {"finish_reason": "stop", "system_fingerprint": None, "model_name": model_name}
+    if streamed:
+        return {"usageMetadata": {**usage, **details, **bases, **costs},
+                "responseMetadata": {"prompt": 0, "completion": 0, **provider, **ending}}
+    estimate = {"promptTokens": sent, "completionTokens": said, "totalTokens": sent + said}
+    return {"usageMetadata": {**usage, **details, **costs, **bases},
+            "responseMetadata": {"estimatedTokenUsage": estimate, "prompt": 0, "completion": 0, **ending, **provider}}
 
 
 def _loop(run: ExecutedNode, loops: dict[str, int], ctx: AgentflowContext, outputs: dict[str, str]) -> str | None:
@@ -642,6 +700,13 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
             _start(run, ctx, outputs)
         elif node.name == CONDITION:
             branch = f"{node.id}-output-{_decide(run, ctx, outputs)}"
+        elif node.name == CONDITION_AGENT:
+            try:
+                branch = f"{node.id}-output-{_ask_condition_agent(run, ctx, outputs)}"
+            except NodeFailure as exc:
+                run.status, run.error = "ERROR", str(exc)
+                executed.append(run)
+                return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
         elif node.name == "directReplyAgentflow":
             message = node.inputs.get("directReplyMessage")
             text = substitute(message, ctx, outputs) if isinstance(message, str) else ""
