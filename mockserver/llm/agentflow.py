@@ -75,6 +75,7 @@ CUSTOM_FUNCTION = "customFunctionAgentflow"
 ITERATION = "iterationAgentflow"
 CONDITION_AGENT = "conditionAgentAgentflow"
 _DEFAULT_MAX_LOOPS = 5
+_MAX_NESTING = 5
 #: Flowise's test for editor HTML: a value that opens with a block tag.
 _EDITOR_HTML = re.compile(r"^\s*<(?:p|div|h[1-6]|ul|ol|blockquote|pre|table)\b", re.IGNORECASE)
 _DEFAULT_HUMAN_QUESTION = "Do you want to proceed?"
@@ -105,10 +106,12 @@ class AgentflowContext:
     #: how many turns at the end of ``history`` are the stored conversation (the rest came with the request)
     stored_turns: int = 0
     #: runs another chatflow as a prediction of this server (question, ``chatId``, ``overrideConfig``) and
-    #: returns its JSON answer; raises ``NodeFailure`` when that prediction fails (Execute Flow nodes)
+    #: returns its JSON answer, or its error body when it fails (Execute Flow nodes)
     execute_flow: Callable[[str, str, Any], dict[str, Any]] | None = None
     #: inside an Iteration node: ``{index, value, isFirst, isLast, sessionId}`` of the item being run
     iteration: dict[str, Any] | None = None
+    #: how many Iteration nodes this run is inside
+    nesting: int = 0
 
 
 @dataclass
@@ -523,6 +526,8 @@ def _iterate(run: ExecutedNode, ctx: AgentflowContext, profile: FlowProfile, out
     """An Iteration node: the nodes inside it run once per item of ``iterationInput`` (``{{ $iteration }}`` is
     the item), each run starting from the flow state the previous one left; the answers of the runs,
     one per line, are its content. A run that fails answers ``Error in iteration <n>: ...`` instead."""
+    if ctx.nesting >= _MAX_NESTING:  # a block inside itself, or blocks inside each other
+        raise NodeFailure(f"Iteration nodes nested more than {_MAX_NESTING} deep")
     given = run.node.inputs.get("iterationInput")
     items = _iteration_items(substitute(given, ctx, outputs) if isinstance(given, str) else given)
     run.input = {"iterationInput": items}
@@ -533,7 +538,7 @@ def _iterate(run: ExecutedNode, ctx: AgentflowContext, profile: FlowProfile, out
     for index, item in enumerate(items):
         context = {"index": index, "value": item, "isFirst": index == 0, "isLast": index == len(items) - 1,
                    "sessionId": ctx.session_id}
-        inner = replace(ctx, state=dict(ctx.state), iteration=context)
+        inner = replace(ctx, state=dict(ctx.state), iteration=context, nesting=ctx.nesting + 1)
         result = run_agentflow(block, inner, nested=True)
         if result.failure is not None:
             for child in result.nodes:
@@ -684,70 +689,64 @@ def run_agentflow(profile: FlowProfile, ctx: AgentflowContext, resume: Resume | 
         run = ExecutedNode(node=node, previous=profile.predecessors(node.id), input={}, output={})
         looped_to: str | None = None
         branch: str | None = None  # the output anchor the run continues from; None: all of them
-        if node.name == HUMAN_INPUT:
-            messages = _conversation(ctx, prior, executed)
-            if pending is None or node.id != pending.node_id:
-                executed.append(run)
-                run.state = dict(ctx.state)
-                action = _ask_human(run, ctx, outputs, messages)
-                return AgentflowResult(nodes=executed, text=run.content, prior=prior, action=action)
-            _answer_human(run, pending, messages)
-            branch = f"{node.id}-output-{0 if pending.proceed else 1}"
-            pending = None
-        elif node.name == LOOP:
-            looped_to = _loop(run, loops, ctx, outputs)
-        elif node.name == "startAgentflow":
-            _start(run, ctx, outputs)
-        elif node.name == CONDITION:
-            branch = f"{node.id}-output-{_decide(run, ctx, outputs)}"
-        elif node.name == CONDITION_AGENT:
-            try:
+        try:
+            if node.name == HUMAN_INPUT:
+                messages = _conversation(ctx, prior, executed)
+                if pending is None or node.id != pending.node_id:
+                    executed.append(run)
+                    run.state = dict(ctx.state)
+                    action = _ask_human(run, ctx, outputs, messages)
+                    return AgentflowResult(nodes=executed, text=run.content, prior=prior, action=action)
+                _answer_human(run, pending, messages)
+                branch = f"{node.id}-output-{0 if pending.proceed else 1}"
+                pending = None
+            elif node.name == LOOP:
+                looped_to = _loop(run, loops, ctx, outputs)
+            elif node.name == "startAgentflow":
+                _start(run, ctx, outputs)
+            elif node.name == CONDITION:
+                branch = f"{node.id}-output-{_decide(run, ctx, outputs)}"
+            elif node.name == CONDITION_AGENT:
                 branch = f"{node.id}-output-{_ask_condition_agent(run, ctx, outputs)}"
-            except NodeFailure as exc:
-                run.status, run.error = "ERROR", str(exc)
-                executed.append(run)
-                return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
-        elif node.name == "directReplyAgentflow":
-            message = node.inputs.get("directReplyMessage")
-            text = substitute(message, ctx, outputs) if isinstance(message, str) else ""
-            run.output = {"content": text}
-            run.single_token = True
-            run.tokens = [text] if text else []
-        elif node.name in _LLM_NODES:
-            run.input, run.output, node_sources, node_tools = _run_llm(node, ctx, profile, outputs)
-            found[node.id] = (node_sources, node_tools)
-            run.tokens = tokenize(run.content)
-            run.extra = {"chatHistory": _chat_history(node, run.input["messages"], run.content)}
-            usage = {k: run.output["usageMetadata"][k] for k in ("input_tokens", "output_tokens", "total_tokens")}
-            run.trailing = [("token", ""), ("token", ""), ("calledTools", []),
-                            ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
-            _update_state(ctx, outputs, node.inputs.get("llmUpdateState" if node.name == "llmAgentflow"
-                                                         else "agentUpdateState"), run.content)
-        elif node.name in (EXECUTE_FLOW, CUSTOM_FUNCTION, ITERATION):
-            try:
+            elif node.name == "directReplyAgentflow":
+                message = node.inputs.get("directReplyMessage")
+                text = substitute(message, ctx, outputs) if isinstance(message, str) else ""
+                run.output = {"content": text}
+                run.single_token = True
+                run.tokens = [text] if text else []
+            elif node.name in _LLM_NODES:
+                run.input, run.output, node_sources, node_tools = _run_llm(node, ctx, profile, outputs)
+                found[node.id] = (node_sources, node_tools)
+                run.tokens = tokenize(run.content)
+                run.extra = {"chatHistory": _chat_history(node, run.input["messages"], run.content)}
+                usage = {k: run.output["usageMetadata"][k] for k in ("input_tokens", "output_tokens", "total_tokens")}
+                run.trailing = [("token", ""), ("token", ""), ("calledTools", []),
+                                ("usageMetadata", {**usage, "input_token_details": {}, "output_token_details": {}})]
+                _update_state(ctx, outputs, node.inputs.get("llmUpdateState" if node.name == "llmAgentflow"
+                                                             else "agentUpdateState"), run.content)
+            elif node.name in (EXECUTE_FLOW, CUSTOM_FUNCTION, ITERATION):
                 if node.name == EXECUTE_FLOW:
-                    _execute_flow(run, ctx, outputs,
-                                  runtime_history=bool(_conversation(ctx, prior, executed, stored=False)))
+                    _execute_flow(run, ctx, outputs, runtime_history=bool(_conversation(ctx, prior, executed, stored=False)))
                 elif node.name == CUSTOM_FUNCTION:
                     _custom_function(run, ctx, outputs)
                 else:
                     _iterate(run, ctx, profile, outputs)
-            except NodeFailure as exc:
-                run.status, run.error = "ERROR", str(exc)
-                executed.append(run)
-                return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
-            content = run.output.get("content")
-            if node.name != ITERATION:  # these stream their whole answer as one token, when it is not empty
-                run.single_token = True
-                run.tokens = [_streamed(content)] if content else []
-        elif node.name == "retrieverAgentflow":
-            documents = retrieve(ctx.db, profile, ctx.question)
-            run.input = {"question": ctx.question}
-            run.output = {"content": "\n\n".join(d["pageContent"] for d in documents)}
-            run.tokens = tokenize(run.content)
-        else:
-            run.output = {"content": before}
-            run.tokens = tokenize(before)
+                content = run.output.get("content")
+                if node.name != ITERATION:  # these stream their whole answer as one token, when it is not empty
+                    run.single_token = True
+                    run.tokens = [_streamed(content)] if content else []
+            elif node.name == "retrieverAgentflow":
+                documents = retrieve(ctx.db, profile, ctx.question)
+                run.input = {"question": ctx.question}
+                run.output = {"content": "\n\n".join(d["pageContent"] for d in documents)}
+                run.tokens = tokenize(run.content)
+            else:
+                run.output = {"content": before}
+                run.tokens = tokenize(before)
+        except NodeFailure as exc:  # the run ends at the node that failed
+            run.status, run.error = "ERROR", str(exc)
+            executed.append(run)
+            return AgentflowResult(nodes=executed, text=" ", prior=prior, failure=run.error)
         run.state = dict(ctx.state)
         outputs[node.id] = ctx.question if node.name == "startAgentflow" else run.content
         following = joins.delivered(node.id, branch)

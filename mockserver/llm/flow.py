@@ -132,8 +132,9 @@ class FlowProfile:
         inside = [n for n in self.nodes if n.parent == parent_id]
         ids = {n.id for n in inside}
         edges = [(s, t) for s, t in self.edges if s in ids and t in ids]
+        kept = set(edges)
         return replace(self, nodes=inside, edges=edges,
-                       source_handles={e: h for e, h in self.source_handles.items() if e in set(edges)})
+                       source_handles={e: h for e, h in self.source_handles.items() if e in kept})
 
 
 def api_override_enabled(chatflow: dict[str, Any]) -> bool:

@@ -42,7 +42,9 @@ def _run(code: str, sandbox: dict[str, Any], timeout_s: float) -> tuple[str, Any
     context = MiniRacer()
     try:
         context.set_hard_memory_limit(MAX_MEMORY)
-        declarations = "".join(f"var {name} = {json.dumps(value, default=str)};\n" for name, value in sandbox.items())
+        # set as properties of the global object, as NodeVM does: any name is safe, an identifier is usable
+        declarations = "".join(f"globalThis[{json.dumps(name)}] = {json.dumps(value, default=str)};\n"
+                               for name, value in sandbox.items())
         wrapped = (f"{declarations}(async function() {{\n{code}\n}})()"
                    ".then(function (r) { return JSON.stringify({t: typeof r, v: r === undefined ? null : r}); })")
         try:

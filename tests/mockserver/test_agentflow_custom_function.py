@@ -35,6 +35,13 @@ def test_the_sandbox_names_are_defined_and_awaiting_works() -> None:
     assert run_function("let unused = 1;", {}) == ("undefined", None)
 
 
+def test_input_variable_names_are_not_code() -> None:
+    """A name is a property of the sandbox, as in Flowise's NodeVM: one that is no identifier cannot inject code."""
+    sandbox = {"$ok": "a", "$x = 1; throw 'injected'; var y": "b"}
+    assert run_function("return $ok + Object.keys(globalThis).filter(k => k.startsWith('$x')).length;", sandbox) \
+        == ("string", "a1")
+
+
 @pytest.mark.parametrize(("code", "message"), [
     ("throw new Error('boom');", "Error: boom"),
     ("throw 'plain';", "plain"),

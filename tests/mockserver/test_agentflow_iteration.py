@@ -64,3 +64,16 @@ async def test_an_input_that_is_not_an_array_fails_the_node(mock: httpx.AsyncCli
     flow_id = await create_flow(mock, flow, "AGENTFLOW")
     response = await mock.post(f"/prediction/{flow_id}", json={"question": "hi"})
     assert response.status_code == 500 and response.json()["message"].endswith(" - Invalid input array")
+
+
+async def test_an_iteration_inside_itself_stops_at_a_depth_limit(mock: httpx.AsyncClient) -> None:
+    """Flowise would recurse without end; here the innermost run fails, and as with any failed item its error
+    is the answer of the run around it."""
+    flow = {"nodes": [FLOW["nodes"][0], {"id": ITERATION, "parentNode": ITERATION, "extent": "parent",
+                                         "data": {"id": ITERATION, "name": "iterationAgentflow", "label": "Each",
+                                                  "inputs": {"iterationInput": "[1, 2]"}}}],
+            "edges": [{"source": "startAgentflow_0", "target": ITERATION}]}
+    flow_id = await create_flow(mock, flow, "AGENTFLOW")
+    response = await mock.post(f"/prediction/{flow_id}", json={"question": "hi"})
+    assert response.status_code == 200
+    assert response.json()["text"].startswith("Error in iteration 1: Iteration nodes nested more than 5 deep")
