@@ -8,6 +8,7 @@ target ends the run at once with one line and a distinct exit code (see `--help`
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import sys
@@ -186,14 +187,30 @@ def _say(message: str) -> None:
     print(f"flowise-conformance: {message}", file=sys.stderr, flush=True)
 
 
+SUITE_MODULES = ("pytest", "schemathesis", "hypothesis")
+SUITE_EXTRA_HINT = ("the conformance suite needs {missing}, which this install lacks: "
+                    "pip install 'flowise-contract-kit[suite]'")
+
+
+def missing_suite_modules() -> list[str]:
+    """The suite's own dependencies are the `suite` extra; a base install has only the mock's."""
+    return [name for name in SUITE_MODULES if importlib.util.find_spec(name) is None]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["reference"]:
         # `flowise-conformance reference ...`: install and run a real Flowise, then the suite on it.
         from conformance.reference.cli import main as reference_main
 
+        if not {"-h", "--help"} & set(argv) and (missing := missing_suite_modules()):
+            _say(SUITE_EXTRA_HINT.format(missing=", ".join(missing)))
+            return int(ExitCode.USAGE)
         return reference_main(argv[1:])
     args = build_parser().parse_args(argv)
+    if missing := missing_suite_modules():
+        _say(SUITE_EXTRA_HINT.format(missing=", ".join(missing)))
+        return int(ExitCode.USAGE)
     options = _options(args)
     env = dict(os.environ)
     run_id = new_run_id()

@@ -5,6 +5,12 @@ absolute URL to another origin, no redirect followed), a read-only run cannot se
 request even by mistake, traffic is paced to `--rate-limit`, every request has a timeout (a hung
 stream becomes a failure, not a stuck run), and the API key never reaches a report. Each exchange
 is kept as an `Exchange` so a failing check can show the request as curl and the response.
+
+Once the run knows what its key may do (`permissions`), requests sent with that key go through it:
+an operation the key is known to lack is not sent at all, and Flowise's refusal of one it may lack
+(403 Forbidden, or a 400 for permissions it may not grant) raises `OutOfReach`, which the suite
+reports as a skip naming the permission. A refusal the key's permissions do not explain raises
+nothing: the check sees the answer and fails, and the contradiction is reported at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance.exchange import Exchange
+from conformance.permissions import KeyPermissions
 from conformance.profile import TargetProfile
+from conformance.spec import Operation
 
 __all__ = ["OutsideTarget", "Pacer", "ReadOnlyRefused", "StreamResult", "TargetClient"]
 
@@ -93,6 +101,8 @@ class TargetClient:
         )
         self.last: Exchange | None = None
         self.sent = 0
+        #: What the run's key may do; set once the run found out (None: every request is sent as is).
+        self.permissions: KeyPermissions | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -127,6 +137,26 @@ class TargetClient:
         if self.profile.read_only and method.upper() not in SAFE_METHODS:
             raise ReadOnlyRefused(f"--read-only run: refusing to send {method.upper()}")
 
+    def _governed(self, method: str, path: str, auth: bool | str | None) -> Operation | None:
+        """The operation a request with the run's own key goes to, when the run knows the key's reach;
+        raises `OutOfReach` (nothing is sent) when the key is known to lack its permissions."""
+        if self.permissions is None or auth is not True or not self.profile.api_key:
+            return None
+        operation = self.permissions.operation_for(method, urlsplit(self.url(path)).path)
+        self.permissions.check(operation)
+        return operation
+
+    def _judge(self, operation: Operation | None, response: httpx.Response, json: Any) -> None:
+        """Learn from the answer; raise `OutOfReach` when it is a refusal the key's permissions explain."""
+        if operation is None or self.permissions is None:
+            return
+        requested = json.get("permissions") if isinstance(json, dict) and isinstance(json.get("permissions"), list) else None
+        refused, contradiction = self.permissions.observe(
+            operation, response.status_code, response.content, self.exchange_of(response), requested=requested
+        )
+        if refused and contradiction is None:
+            raise self.permissions.out_of_reach(operation)
+
     # -- plain requests ----------------------------------------------------------------------------
 
     def request(
@@ -145,6 +175,7 @@ class TargetClient:
         """Send one request and read the whole answer; transport errors propagate as httpx errors."""
         method = method.upper()
         self._guard(method)
+        operation = self._governed(method, path, auth)
         url = self.url(path)
         request_headers = self._headers(auth, headers)
         body: bytes | None = None
@@ -176,6 +207,7 @@ class TargetClient:
             self.last = _exchange(request, None, error=f"connection: {exc}", elapsed=time.monotonic() - started)
             raise
         self.last = _exchange(request, response, elapsed=time.monotonic() - started)
+        self._judge(operation, response, json)
         return response
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:

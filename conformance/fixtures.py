@@ -1,9 +1,12 @@
 """The run's own fixtures: resources it creates (and records in the ledger) to have something to test.
 
 On any Flowise, a "Start → Direct Reply" AGENTFLOW answers `Echo: <question>` with no LLM
-(flowise-observed.md §4.4), so the suite provisions one instead of needing the operator's chatflow;
+(docs/agentflows.md#direct-reply), so the suite provisions one instead of needing the operator's chatflow;
 when it cannot (read-only run, no key, no permission), it falls back to the chatflow ids it was
 given, and when there are none, what needs an answering chatflow is skipped with that reason.
+
+The run never creates what its key could not delete again: a family whose delete is out of the
+key's reach is not created at all (`OutOfReach`), so a scoped key leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import httpx
 from conformance.client import TargetClient
 from conformance.families import FAMILIES
 from conformance.ledger import Ledger
+from conformance.permissions import OutOfReach, Reach
 from conformance.profile import Capabilities
 
 __all__ = [
@@ -83,10 +87,20 @@ def record_created(ledger: Ledger, kind: str, item: dict[str, Any]) -> str:
 def create_resource(client: TargetClient, ledger: Ledger, kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST a new resource of a family and record it; raises ProvisionError unless it was created.
 
-    `POST /apikey` answers with the list of all keys (flowise-observed.md §3.3): the new one is the
+    `POST /apikey` answers with the list of all keys (docs/auth.md#api-keys): the new one is the
     entry carrying the name sent.
     """
     family = FAMILIES[kind]
+    permissions = client.permissions
+    if permissions is not None and client.profile.api_key:
+        delete = permissions.operation_for("DELETE", family.item)
+        if delete is not None and permissions.reach(delete) is Reach.LACKING:
+            create = permissions.operation_for("POST", family.collection)
+            raise OutOfReach(
+                create.operation_id if create else f"POST {family.collection}",
+                create.permissions if create else (),
+                f"the key could not delete it again: {permissions.why(delete)}",
+            )
     response = client.post(family.collection, json=body)
     if response.status_code not in (200, 201):
         raise ProvisionError(_describe(response), response)
@@ -127,7 +141,10 @@ def _answers(client: TargetClient, chatflow_id: str) -> tuple[bool, str]:
 
 
 def _flow_type(client: TargetClient, chatflow_id: str) -> str | None:
-    response = client.get(f"/chatflows/{chatflow_id}")
+    try:
+        response = client.get(f"/chatflows/{chatflow_id}")
+    except OutOfReach:
+        return None
     try:
         data = response.json()
     except ValueError:
@@ -145,6 +162,8 @@ def provision(client: TargetClient, ledger: Ledger, capabilities: Capabilities) 
     if caps.writes:
         try:
             created = create_direct_reply_chatflow(client, ledger)
+        except OutOfReach as exc:
+            reasons.append(f"cannot create the Direct Reply agentflow: {exc}")
         except ProvisionError as exc:
             reasons.append(f"cannot create the Direct Reply agentflow: {exc}")
             caps = caps.with_reason("writes", f"the target refused to create a chatflow: {exc}", writes=False)
@@ -212,7 +231,7 @@ def _provision_llm_flows(client: TargetClient, ledger: Ledger, caps: Capabilitie
                 {"name": ledger.name("retrieval"), "flowData": retrieval_flow_data(RETRIEVAL_TEXT), "type": "CHATFLOW"},
             )
             retrieval = str(created["id"])
-        except ProvisionError as exc:
+        except (ProvisionError, OutOfReach) as exc:
             memory_reason = retrieval_reason = f"cannot create an LLM chatflow: {exc}"
     caps = replace(caps, memory_chatflow=memory, retrieval_chatflow=retrieval)
     return caps.with_reason("memory", memory_reason).with_reason("retrieval", retrieval_reason)

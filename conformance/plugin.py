@@ -5,6 +5,8 @@ nothing outside `conformance/` requests. With the URL it opens a `ConformanceSes
 target (an unusable target ends the run at once with one line and a distinct exit code), provisions
 the run's fixtures, skips what the target cannot do with the reason, turns each test result into an
 outcome (classifying known deviations from `deviations.toml`), cleans up, and writes the reports.
+A check that needed an operation out of the key's reach (`OutOfReach`) is a skip naming the
+permission; a refusal the key's permissions do not explain fails the run at the end.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from conformance.errors import ConformanceError
 from conformance.exitcodes import exit_code_for
 from conformance.ledger import new_run_id
 from conformance.outcomes import Outcome, Status
+from conformance.permissions import OutOfReach
 from conformance.profile import build_profile
 from conformance.session import ConformanceSession
 from conformance.spec import Operation
@@ -195,6 +198,10 @@ class SessionHooks:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        error = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(error, OutOfReach) and report.when in {"setup", "call"}:
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {error}")
         if _marker_kwargs(item).get("aggregate"):
             return report
         outcome = self._outcome(item, call, report)
@@ -247,6 +254,8 @@ class SessionHooks:
         if not self.prepared:
             return
         self.session.cleanup()
+        if self.session.finish_permissions() and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         paths = self.session.write_reports()
         self.session.notes["reports"] = ", ".join(str(path) for path in paths.values())
 
@@ -274,7 +283,7 @@ class SessionHooks:
         for capability, reason in dict(missing).items():  # type: ignore[call-overload]
             if reason:
                 write(f"SKIPPED capability {capability}: {reason}")
-        for key in ("cleanup", "cleanup_failures", "reports"):
+        for key in ("key permissions", "out of this key's reach", "cleanup", "cleanup_failures", "reports"):
             if key in self.session.notes:
                 write(f"{key}: {self.session.notes[key]}")
 
@@ -313,6 +322,12 @@ def flowise_ledger(flowise_session: ConformanceSession) -> Any:
 @pytest.fixture(scope="session")
 def flowise_caps(flowise_session: ConformanceSession) -> Any:
     return flowise_session.capabilities
+
+
+@pytest.fixture(scope="session")
+def flowise_permissions(flowise_session: ConformanceSession) -> Any:
+    """What the run's key may do (`conformance.permissions.KeyPermissions`)."""
+    return flowise_session.permissions
 
 
 @pytest.fixture(scope="session")
@@ -362,6 +377,7 @@ def flowise_schema_run(flowise_session: ConformanceSession, request: pytest.Fixt
             ledger=flowise_session.ledger,
             report_dir=flowise_session.report_dir,
             progress=progress,
+            permissions=flowise_session.permissions,
         )
         for outcome in run.outcomes:
             flowise_session.record(outcome)

@@ -51,8 +51,10 @@ def parse_size(text: str) -> int:
 
 
 def default_spec_path() -> Path:
-    """The spec shipped beside the package in a source checkout (`spec/flowise.openapi.yaml`)."""
-    return Path(__file__).resolve().parent.parent / "spec" / "flowise.openapi.yaml"
+    """The spec beside the package in a source checkout (`spec/flowise.openapi.yaml`), else the copy
+    installed with the package (a link to it in a checkout)."""
+    checkout = Path(__file__).resolve().parent.parent / "spec" / "flowise.openapi.yaml"
+    return checkout if checkout.exists() else Path(__file__).resolve().parent / "flowise.openapi.yaml"
 
 
 def normalise_base_url(url: str) -> str:

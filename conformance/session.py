@@ -3,7 +3,10 @@
 The pytest plugin creates it when `--flowise-url` is given and hands it to fixtures and hooks; the
 objects here know nothing of pytest. Its two duties at the end are the safety ones: delete what
 the run created (ledger first, then a sweep for anything else carrying this run's unique name
-prefix, in case a created resource's id was never seen), and write the reports.
+prefix, in case a created resource's id was never seen), and write the reports. Before the
+reports, it turns what the run learned about its key into outcomes: every refusal the key's
+permissions do not explain is a failure (`finish_permissions`), and the notes say which
+permissions the run assumed and which operations they kept out.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from conformance.deviations import Deviations, load_deviations
 from conformance.families import FAMILIES
 from conformance.fixtures import provision
 from conformance.ledger import CleanupResult, Entry, Ledger
-from conformance.outcomes import Outcome, RunReport
-from conformance.probe import probe_target
+from conformance.outcomes import Outcome, RunReport, Status
+from conformance.permissions import KeyPermissions, OutOfReach
+from conformance.probe import discover_permissions, probe_target
 from conformance.profile import Capabilities, TargetProfile
 from conformance.reports import write_all
 from conformance.spec import SpecIndex, load_spec
@@ -53,6 +57,8 @@ class ConformanceSession:
     started: float = field(default_factory=time.time)
     #: Cached result of the schemathesis layer (it runs once per session, on first use).
     schema_run: Any = None
+    #: What the run's key may do (found out in `prepare`, refined by every answer).
+    permissions: KeyPermissions | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -72,6 +78,8 @@ class ConformanceSession:
     def prepare(self) -> Capabilities:
         """Probe the target (raises when it cannot be judged), then provision the run's fixtures."""
         capabilities = probe_target(self.client)
+        self.permissions = discover_permissions(self.client, self.spec, deletes=capabilities.writes)
+        self.client.permissions = self.permissions
         self.capabilities = provision(self.client, self.ledger, capabilities)
         self.profile = self.profile.with_capabilities(self.capabilities)
         self.client.profile = self.profile
@@ -103,7 +111,7 @@ class ConformanceSession:
             try:
                 response = self.client.get(family.collection)
                 items = response.json() if response.status_code == 200 else []
-            except (httpx.HTTPError, ValueError):
+            except (httpx.HTTPError, ValueError, OutOfReach):
                 continue
             if isinstance(items, dict):
                 items = items.get("data", [])
@@ -115,7 +123,7 @@ class ConformanceSession:
                 entry = Entry(kind=family.kind, id=str(item["id"]), delete_path=family.item_path(str(item["id"])))
                 try:
                     results.append(CleanupResult(entry=entry, status=self._delete(entry)))
-                except httpx.HTTPError as exc:
+                except (httpx.HTTPError, OutOfReach) as exc:
                     results.append(CleanupResult(entry=entry, status=None, error=str(exc)))
         return results
 
@@ -132,6 +140,21 @@ class ConformanceSession:
                 f"{result.entry.kind} {result.entry.id}: {result.status or result.error}" for result in failed
             )
         return results
+
+    def finish_permissions(self) -> int:
+        """Record every contradiction not reported yet as a failure, and the key's notes; returns how
+        many failures were added."""
+        permissions = self.permissions
+        if permissions is None:
+            return 0
+        added = 0
+        for found in permissions.unreported():
+            self.record(Outcome(layer="permissions", operation=found.operation, check=found.check,
+                                status=Status.FAIL, message=found.message, exchange=found.exchange,
+                                source="permissions"))
+            added += 1
+        self.notes.update(permissions.notes())
+        return added
 
     def report(self) -> RunReport:
         return RunReport(

@@ -19,6 +19,7 @@ Exit codes (the only place they are decided):
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import secrets
@@ -100,10 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LOAD_MODULES = ("locust", "gevent", "numpy", "matplotlib")
+
+
+def missing_load_modules() -> list[str]:
+    """The load tool's own dependencies are the `load` extra; a base install has only the mock's."""
+    return [name for name in LOAD_MODULES if importlib.util.find_spec(name) is None]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if missing := missing_load_modules():
+            raise ConfigError(f"the load tool needs {', '.join(missing)}, which this install lacks: "
+                              "pip install 'flowise-contract-kit[load]'")
         if args.worker_of:
             return run_worker(args.worker_of)
         return run(args)

@@ -1,7 +1,7 @@
 """What a streamed prediction is measured by, and the names those measurements carry everywhere.
 
 The numbers are the ones LLM-serving people compare (TTFT, ITL, end-to-end, output tokens/s). Two
-Flowise facts shape them (flowise-notes.md): the server sends its headers (and a `start` event)
+Flowise facts shape them (docs/streaming.md#timing): the server sends its headers (and a `start` event)
 before any work is done, so time to first token is taken at the first `token` event, never at the
 response headers; and a failure after the stream opened is an `error` event followed by `end` over
 HTTP 200, so a stream is judged by its events, not its status.

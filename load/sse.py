@@ -3,7 +3,7 @@
 Flowise writes every event as `message:\\ndata:{"event":"<name>","data":<payload>}\\n\\n`: the Flowise
 event name lives inside the JSON, not in an SSE `event:` field, and the `message:` line is a field
 the SSE standard ignores (servers before 3.1.2 wrote `message` without the colon; both are ignored
-the same way). `:heartbeat` comment lines may arrive at any time. See flowise-notes.md.
+the same way). `:heartbeat` comment lines may arrive at any time. See docs/streaming.md#frame-format.
 
 The parser is fed lines (as the HTTP client hands them over, so each frame can be timestamped when
 its bytes arrived) or arbitrary chunks (split anywhere, also inside a line or a UTF-8 sequence). It

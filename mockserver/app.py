@@ -15,6 +15,8 @@ import logging
 import re
 import time
 import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -27,11 +29,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import resources  # noqa: F401  (registers every handler)
 from mockserver.auth import OPEN_IDENTITY, Identity, KeyRing, is_public_path, key_from_header
+from mockserver.bodylimit import BodyLimit
 from mockserver.errors import FlowiseError, ForbiddenError, GateUnauthorizedError, error_response
 from mockserver.faults import RECEIVED_AT, is_injected
+from mockserver.jsonbody import MalformedJSONError, parse_json
+from mockserver.llm import javascript
+from mockserver.llm.javascript import Limits
 from mockserver.metrics import Metrics
 from mockserver.operations import Call, Handler, check_bindings, handlers
-from mockserver.ratelimit import RateLimits
+from mockserver.ratelimit import RateLimits, client_ip
 from mockserver.settings import MockSettings
 from mockserver.spec import Operation, Spec, describe, load_spec
 from mockserver.state import MockState
@@ -214,19 +220,16 @@ class Pipeline:
     async def read_body(self, request: Request, op: Operation) -> tuple[Any, list[UploadFile], str | None]:
         if not op.body_media:
             return None, [], None
+        # The body's size and read time are bounded below the pipeline, while it is read (bodylimit.py).
         content_type = request.headers.get("content-type", "")
         media = content_type.split(";")[0].strip().lower()
-        limit = self.settings.file_size_limit
-        declared = request.headers.get("content-length")
-        if media not in ("multipart/form-data",) and declared and declared.isdigit() and int(declared) > limit:
-            raise FlowiseError(413, "request entity too large")
         if media == "multipart/form-data" or media == "application/x-www-form-urlencoded":
             if media not in op.body_media:
                 raise _unsupported(op, media)
-            if media == "application/x-www-form-urlencoded" and len(await request.body()) > limit:
-                raise FlowiseError(413, "request entity too large")
             try:
                 form = await request.form()
+            except FlowiseError:
+                raise
             except Exception as exc:
                 raise FlowiseError(400, f"Malformed {media} body: {exc}") from exc
             fields: dict[str, Any] = {}
@@ -242,8 +245,6 @@ class Pipeline:
             self.validate_body(op, media, {**fields, **({"files": [f.filename or "" for f in files]} if files else {})})
             return fields, files, media
         raw = await request.body()
-        if len(raw) > limit:
-            raise FlowiseError(413, "request entity too large")
         if not raw.strip():
             if op.body_required:
                 if op.documents(412):
@@ -253,11 +254,9 @@ class Pipeline:
         if media and media != "application/json" and not media.endswith("+json"):
             raise _unsupported(op, media)
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise FlowiseError(400, f"Malformed JSON body: {exc}") from exc
-        except RecursionError:
-            raise FlowiseError(400, "Malformed JSON body: nested too deeply") from None
+            body = parse_json(raw)
+        except MalformedJSONError as exc:
+            raise FlowiseError(400, f"Malformed JSON body: {exc}") from None
         json_media = "application/json" if "application/json" in op.body_media else None
         if json_media is None:
             raise _unsupported(op, media or "application/json")
@@ -290,7 +289,8 @@ class Pipeline:
         call.chatflow = chatflow
         if call.operation_id == "createPrediction":
             _check_allowed_origin(chatflow, call.request.headers.get("origin"))
-        client = call.request.client.host if call.request.client else "unknown"
+        peer = call.request.client.host if call.request.client else "unknown"
+        client = client_ip(peer, call.request.headers.get("x-forwarded-for"), self.settings.number_of_proxies)
         return self.limits.hit(chatflow, client)
 
     @staticmethod
@@ -452,6 +452,9 @@ def build_state(settings: MockSettings, spec: Spec | None = None,
     state.extras["ratelimits"] = RateLimits()
     state.extras["metrics"] = Metrics(settings.version)
     state.admin_key = keys.ensure_admin(settings.api_key) if settings.auth_on else None
+    sandbox = Limits(timeout_s=settings.js_timeout_s, memory_bytes=settings.js_memory, workers=settings.js_workers)
+    if javascript.limits() != sandbox:
+        javascript.configure(sandbox)
     if settings.script_file:
         from mockserver.llm.script import ScriptError, load_script
 
@@ -493,7 +496,7 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
     from mockserver.control import control_routes
     from mockserver.openai_compat import openai_routes
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"lifespan": _lifespan}
     if "telemetry" in inspect.signature(FastAPI).parameters:
         # The mock has its own metrics; FastAPI's OpenTelemetry probe costs every request a few lookups.
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False}
@@ -515,6 +518,8 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
     app.state.mock = state
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, FlowiseError):  # e.g. a body over the limit, met while a mock-only route read it
+            return exc.response()
         status = getattr(exc, "status_code", 500)
         response = error_response(status, str(getattr(exc, "detail", "")) or "error")
         response.headers.update(getattr(exc, "headers", None) or {})
@@ -525,6 +530,14 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_http_error)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown, before the server waits for its worker threads: kill the JavaScript workers, so a
+    Custom Function still spinning ends its thread at once and the mock always stops."""
+    yield
+    javascript.shutdown()
 
 
 class MockApp(FastAPI):
@@ -541,8 +554,10 @@ class MockApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         lane = ApiLane(self.pipeline, fallback=super().build_middleware_stack())
+        settings = self.pipeline.settings
+        limited = BodyLimit(lane, limit=settings.file_size_limit, timeout_s=settings.body_timeout_s)
         metrics = self.pipeline.state.extras["metrics"]
-        return RequestLog(CORSMiddleware(lane, **self.cors), metrics=metrics, enabled=self.log_requests)
+        return RequestLog(CORSMiddleware(limited, **self.cors), metrics=metrics, enabled=self.log_requests)
 
 
 class ApiLane:

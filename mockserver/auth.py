@@ -1,6 +1,6 @@
 """Flowise 3.x's auth model: the global gate, API keys with permissions, and chatflow-bound keys.
 
-The gate (flowise-reference.md §B.3) lets whitelisted prefixes through with no identity, refuses a
+The gate (docs/auth.md#the-auth-gate) lets whitelisted prefixes through with no identity, refuses a
 wrong-case ``/API/V1/`` path, and otherwise wants ``Authorization: Bearer <key>`` (a bare key works too,
 as Flowise takes the text after ``Bearer ``). A key without the operation's permission gets 403
 ``{"message":"Forbidden"}``. Keys are random (32 bytes, base64url, like Flowise) and stored only as

@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
       help="validate every response against the spec; a mismatch becomes a 500 naming the operation")
     a("--quirks", choices=["flowise-3.1"], help="reproduce the real server's known deviations from the contract")
     a("--seed", dest="seed_file", help="fixtures file (YAML/JSON) loaded into an empty database at start")
-    a("--file-size-limit", help="body size limit, e.g. 50mb (default $FLOWISE_FILE_SIZE_LIMIT or 50mb)")
+    a("--file-size-limit", help="limit on every request's whole body (uploads included), e.g. 50mb; enforced "
+                                "while reading: 413 (default $FLOWISE_FILE_SIZE_LIMIT or 50mb)")
     a("--cors-origins", help="comma-separated allowed origins (default *)")
     a("--quiet", action="store_true", help="no per-request log lines")
     t = p.add_argument_group("fake LLM timing")
@@ -62,6 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--heartbeat", dest="heartbeat_s", type=float, help="seconds between :heartbeat comments (30)")
     t.add_argument("--llm-seed", type=int, help="vary the deterministic answers")
     t.add_argument("--script", dest="script_file", help="scripted answers file (question pattern -> answer)")
+    b = p.add_argument_group("agentflow work budget, per prediction (past it the run fails: a 500, or the stream's "
+                             "ERROR events; env MOCK_AGENTFLOW_MAX_*)")
+    b.add_argument("--agentflow-max-nodes", type=int,
+                   help="nodes run, inside Iterations and flows called by Execute Flow too (default 2000)")
+    b.add_argument("--agentflow-max-iteration-items", type=int, help="items over all Iteration nodes (default 1000)")
+    b.add_argument("--agentflow-max-loop-turns", type=int, help="jumps back over all Loop nodes (default 1000)")
+    b.add_argument("--agentflow-max-answer-size",
+                   help="executed data produced, e.g. 5mb; a stream counts what it resends after each node "
+                        "(default 5mb)")
+    g = p.add_argument_group("limits for hostile or slow clients (also MOCK_JS_*, MOCK_*_TIMEOUT_S)")
+    g.add_argument("--js-timeout", dest="js_timeout_s", type=float,
+                   help="seconds a Custom Function may run, promise continuations included; past it its V8 "
+                        "worker process is killed and replaced (default 10)")
+    g.add_argument("--js-memory", help="memory a Custom Function may use, typed arrays included (default 128mb)")
+    g.add_argument("--js-workers", type=int, help="Custom Functions run at once, one process each (default 2)")
+    g.add_argument("--header-timeout", dest="header_timeout_s", type=float,
+                   help="seconds a client has to send a request's headers (default 10)")
+    g.add_argument("--body-timeout", dest="body_timeout_s", type=float,
+                   help="seconds a client has to send a request's whole body; past it: 408 (default 60)")
+    g.add_argument("--number-of-proxies", type=int,
+                   help="trusted proxies in front: X-Forwarded-For names the client (rate limits) only when "
+                        "this is above 0, as Flowise's NUMBER_OF_PROXIES (default 0)")
     return p
 
 
@@ -83,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"flowise-mock: invalid setting {'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
               file=sys.stderr)
         return 2
-    import uvicorn
-
     from mockserver.app import create_app
+    from mockserver.llm.javascript import shutdown as shutdown_sandbox
     from mockserver.operations import UnboundOperationError
+    from mockserver.serving import build_server
     from mockserver.spec import SpecError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -106,9 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         print("auth: the --api-key / FLOWISE_API_KEY admin key is accepted", flush=True)
     else:
         print("auth: on; keys are those created earlier in this database (pass --api-key to fix one)", flush=True)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            access_log=False, timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {settings.host}: anyone who can reach this port can use the mock "
+              "(see README, 'Security'); the admin key also controls /__mock/*", flush=True)
+    server = build_server(app, settings)
     # uvicorn re-raises the signal it caught once it has shut down; a no-op handler makes SIGTERM a clean exit 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
     try:
@@ -116,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        shutdown_sandbox()
         state.db.close()
     return 0
 

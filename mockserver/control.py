@@ -3,12 +3,14 @@
 - ``POST /__mock/reset``: delete every resource (API keys are kept, so the admin key stays valid).
 - ``POST /__mock/seed``: load a fixtures document (the same format as ``--seed FILE``).
 - ``GET /__mock/state``: row counts per table, for tests and curious developers.
-With auth on, they need a valid API key like any management route.
+With auth on they need an admin key: one holding every permission an API key can hold (the key the mock
+creates or is given with ``--api-key`` is one). Any other valid key gets 403 ``{"message":"Forbidden"}``,
+so a view-only key can neither wipe the store nor read it through a fixture. With ``--no-auth`` they are
+open, like every other route.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mockserver.auth import key_from_header
-from mockserver.errors import FlowiseError, GateUnauthorizedError
+from mockserver.auth import ALL_PERMISSIONS, key_from_header
+from mockserver.errors import FlowiseError, ForbiddenError, GateUnauthorizedError
+from mockserver.jsonbody import MalformedJSONError, parse_json
 from mockserver.state import MockState
-from mockserver.store.db import new_id, now_iso, to_json_text
+from mockserver.store.db import UnknownColumnError, new_id, now_iso, to_json_text
 
 __all__ = ["FIXTURE_TABLES", "control_routes", "load_fixtures", "read_fixtures"]
 
@@ -85,6 +88,10 @@ def load_fixtures(state: MockState, data: dict[str, Any]) -> dict[str, int]:
                     if isinstance(value, bool):
                         row[col] = int(value)
                 try:
+                    state.db.check_columns(table, row)
+                except UnknownColumnError as exc:
+                    raise ValueError(f"fixtures: {family}: {exc}") from None
+                try:
                     state.db.insert(table, row)
                 except Exception as exc:
                     raise ValueError(f"fixtures: cannot insert into {family}: {exc}") from exc
@@ -94,9 +101,13 @@ def load_fixtures(state: MockState, data: dict[str, Any]) -> dict[str, int]:
 
 def control_routes(state: MockState) -> list[BaseRoute]:
     def guard(request: Request) -> None:
-        if state.settings.auth_on and state.extras["keys"].identify(
-                key_from_header(request.headers.get("authorization"))) is None:
+        if not state.settings.auth_on:
+            return
+        identity = state.extras["keys"].identify(key_from_header(request.headers.get("authorization")))
+        if identity is None:
             raise GateUnauthorizedError()
+        if not identity.permissions.issuperset(ALL_PERMISSIONS):
+            raise ForbiddenError()
 
     async def reset(request: Request) -> Response:
         try:
@@ -115,9 +126,9 @@ def control_routes(state: MockState) -> list[BaseRoute]:
         try:
             guard(request)
             try:
-                data = json.loads(await request.body() or b"{}")
-            except ValueError as exc:
-                raise FlowiseError(400, f"Malformed JSON body: {exc}") from exc
+                data = parse_json(await request.body() or b"{}")
+            except MalformedJSONError as exc:
+                raise FlowiseError(400, f"Malformed JSON body: {exc}") from None
             if not isinstance(data, dict):
                 raise FlowiseError(400, "fixtures must be a JSON object of families to lists")
             try:

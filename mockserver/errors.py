@@ -1,6 +1,6 @@
 """Errors the mock answers with, and the one place that turns them into Flowise's bodies.
 
-Flowise has three error shapes (flowise-notes.md, "Match exactly"): the error handler's
+Flowise has three error shapes (docs/errors.md#error-shapes): the error handler's
 ``{statusCode, success, message, stack}``, the auth gate's ``{"error": "Unauthorized Access"}`` and RBAC's
 ``{"message": "Forbidden"}``. FastAPI's default ``{"detail": ...}`` must never reach a client.
 """

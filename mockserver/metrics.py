@@ -1,4 +1,4 @@
-"""Prometheus metrics with Flowise's names and labels (flowise-reference.md §E), one registry per app.
+"""Prometheus metrics with Flowise's names and labels (docs/limits.md#metrics), one registry per app.
 
 Flowise (prom-client) exposes ``chatflow_created{status="success",app="FlowiseAI"}``: no ``_total``
 suffix and an ``app`` label on every series. prometheus_client always writes a counter's HELP/TYPE lines as

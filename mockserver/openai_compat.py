@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from mockserver.errors import FlowiseError
 from mockserver.faults import read_faults
+from mockserver.jsonbody import MalformedJSONError, parse_json
 from mockserver.llm.answer import Answer, Attachment, Prompt, compose, tokenize
 from mockserver.llm.embedding import embed
 from mockserver.llm.memory import Turn
@@ -123,8 +124,8 @@ def _limit(body: dict[str, Any]) -> int | None:
 
 async def _json_body(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError as exc:
+        body = parse_json(await request.body() or b"null")
+    except MalformedJSONError as exc:
         raise OpenAIError(400, f"We could not parse the JSON body of your request: {exc}") from None
     if not isinstance(body, dict):
         raise OpenAIError(400, "the request body must be a JSON object")
@@ -255,6 +256,8 @@ async def _embeddings(request: Request) -> Response:
             raise OpenAIError(400, "input must be a string or an array of strings", param="input")
     except OpenAIError as exc:
         return exc.response()
+    except FlowiseError as exc:  # e.g. a body over the limit
+        return OpenAIError(exc.status, exc.message).response()
     count = sum(len(tokenize(text)) for text in inputs)
     return JSONResponse({
         "object": "list",

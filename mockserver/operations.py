@@ -2,7 +2,8 @@
 
 Handlers register with ``@operation("createChatflow")``; ``app.py`` binds each to the path and method the
 spec gives that operationId, so no path is written twice. ``check_bindings`` stops the app at startup when a
-spec operation has no handler or a handler names no spec operation (DESIGN.md: the spec drives everything).
+spec operation has no handler or a handler names no spec operation
+(docs/README.md#the-spec-drives-everything).
 """
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ def serve_in_thread(app: Any, *, log_level: str = "error", timeout: float = 10.0
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level=log_level))
+    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, log_level=log_level, proxy_headers=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

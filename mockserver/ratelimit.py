@@ -1,9 +1,10 @@
-"""Per-chatflow rate limits from ``apiConfig.rateLimit``, on prediction and vector upsert (§C.6).
+"""Per-chatflow rate limits from ``apiConfig.rateLimit``, on prediction and vector upsert.
 
 Flowise uses express-rate-limit (fixed window, in memory, keyed by client IP) and answers 429 with the
 chatflow's ``limitMsg`` as text/html plus the legacy ``X-RateLimit-*`` headers and ``Retry-After``. The
 window arithmetic comes from the ``limits`` library. Unlike Flowise, the mock reads the chatflow's current
-config on every request, so a limit set at creation applies at once (Flowise waits for a PUT or restart).
+config on every request, so a limit set at creation applies at once (Flowise waits for a PUT or restart:
+docs/limits.md#rate-limits).
 """
 
 from __future__ import annotations
@@ -19,7 +20,19 @@ from limits.strategies import FixedWindowRateLimiter
 from mockserver.errors import TextError
 from mockserver.store.db import json_object
 
-__all__ = ["RateLimits", "limit_config"]
+__all__ = ["RateLimits", "client_ip", "limit_config"]
+
+
+def client_ip(peer: str, forwarded_for: str | None, number_of_proxies: int) -> str:
+    """The client's address as express computes ``req.ip`` with ``trust proxy`` set to a hop count.
+
+    Flowise sets ``trust proxy`` only when ``NUMBER_OF_PROXIES`` is above 0; with 0 the peer is the
+    client, whatever ``X-Forwarded-For`` claims (so rotating it cannot dodge a rate limit). With n, the
+    n-th address counted back from the peer is (the peer, then X-Forwarded-For from its right end)."""
+    if number_of_proxies <= 0 or not forwarded_for:
+        return peer
+    hops = [peer, *reversed([a.strip() for a in forwarded_for.split(",") if a.strip()])]
+    return hops[min(number_of_proxies, len(hops) - 1)]
 
 
 def limit_config(chatflow: dict[str, Any]) -> tuple[int, int, str] | None:

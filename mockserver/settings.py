@@ -66,12 +66,45 @@ class MockSettings(BaseSettings):
     llm_seed: int | None = None
     script_file: str | None = None
 
+    # What one prediction may make an agentflow do (mockserver/llm/budget.py); past it the run fails.
+    agentflow_max_nodes: int = Field(2000, ge=1, description="nodes an agentflow prediction may run")
+    agentflow_max_iteration_items: int = Field(1000, ge=0, description="items over all its Iteration nodes")
+    agentflow_max_loop_turns: int = Field(1000, ge=0, description="jumps back over all its Loop nodes")
+    agentflow_max_answer_size: int = Field(5 * 1024**2, ge=1,
+                                           description="bytes of executed data it may produce (a stream: send)")
+
+    # A Custom Function's JavaScript (mockserver/llm/javascript.py): per run, in a worker process.
+    js_timeout_s: float = Field(10.0, gt=0, description="seconds a Custom Function may run, promises included")
+    js_memory: int = Field(128 * 1024**2, ge=16 * 1024**2, description="memory a Custom Function may use")
+    js_workers: int = Field(2, ge=1, le=64, description="Custom Functions run at once; the rest wait")
+
+    # Slow or hostile clients (mockserver/serving.py and mockserver/limits.py).
+    header_timeout_s: float = Field(10.0, gt=0, description="seconds to send a request's headers")
+    body_timeout_s: float = Field(60.0, gt=0, description="seconds to send a request's whole body")
+    number_of_proxies: int = Field(
+        0, ge=0, validation_alias=AliasChoices("number_of_proxies", "NUMBER_OF_PROXIES"),
+        description="proxies in front whose X-Forwarded-For is trusted (Flowise's NUMBER_OF_PROXIES)")
+
+    @field_validator("js_memory", mode="before")
+    @classmethod
+    def _js_memory(cls, value: object) -> int:
+        if isinstance(value, (int, str)):
+            return parse_size(value)
+        raise ValueError("memory must be a size such as 128mb")
+
     @field_validator("file_size_limit", mode="before")
     @classmethod
     def _size(cls, value: object) -> int:
         if isinstance(value, (int, str)):
             return parse_size(value)
         raise ValueError("file size limit must be a size such as 50mb")
+
+    @field_validator("agentflow_max_answer_size", mode="before")
+    @classmethod
+    def _answer_size(cls, value: object) -> int:
+        if isinstance(value, (int, str)):
+            return parse_size(value)
+        raise ValueError("answer size must be a size such as 5mb")
 
     @field_validator("quirks")
     @classmethod

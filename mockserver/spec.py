@@ -1,7 +1,7 @@
 """The spec as the mock reads it: an operation index plus request and response validators.
 
 Everything the mock knows about paths, parameters, bodies, security and permissions comes from
-``spec/flowise.openapi.yaml`` through this module (DESIGN.md: the spec drives everything). Schemas are
+``spec/flowise.openapi.yaml`` through this module (docs/README.md#the-spec-drives-everything). Schemas are
 validated with jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1) against the whole document, so
 ``$ref``s resolve exactly as every other reader of the spec resolves them.
 """
@@ -27,6 +27,8 @@ from referencing.jsonschema import DRAFT202012
 __all__ = ["DEFAULT_SPEC_PATH", "Operation", "Parameter", "Spec", "SpecError", "load_spec"]
 
 DEFAULT_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "flowise.openapi.yaml"
+if not DEFAULT_SPEC_PATH.exists():  # installed from a wheel: the copy shipped in the package (a link in a checkout)
+    DEFAULT_SPEC_PATH = Path(__file__).resolve().parent / "flowise.openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
 _SPEC_URI = "urn:flowise-spec"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

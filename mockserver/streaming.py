@@ -1,8 +1,8 @@
 """The one writer of streamed bytes: Flowise SSE frames and OpenAI chunks, paced, with heartbeat and abort.
 
 Flowise's ``SSEStreamer`` writes every event as exactly ``message:\\ndata:<JSON>\\n\\n``, the JSON being
-``JSON.stringify({event, data})``: one line, no spaces, non-ASCII left as is (flowise-notes.md, "Match
-exactly"). ``flowise_frame`` reproduces those bytes; ``HEARTBEAT`` is the ``:heartbeat`` comment Flowise
+``JSON.stringify({event, data})``: one line, no spaces, non-ASCII left as is (docs/streaming.md#frame-format).
+``flowise_frame`` reproduces those bytes; ``HEARTBEAT`` is the ``:heartbeat`` comment Flowise
 3.1.2+ sends to open clients. ``openai_frame`` writes the ``data: {chunk}`` lines of the OpenAI API.
 
 A handler describes a stream as a ``StreamPlan`` (steps of ready frames, paced token chunks and

@@ -6,9 +6,13 @@ import importlib
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+
+from mockserver.process import free_port
 
 
 @pytest.mark.parametrize("script", ["flowise-mock", "flowise-conformance", "flowise-load"])
@@ -48,3 +52,85 @@ def test_mock_refuses_an_unusable_spec(tmp_path) -> None:
         create_app(MockSettings(db=":memory:", log_requests=False), spec=load_spec(bad))
     with pytest.raises(SpecError, match="cannot read"):
         load_spec(tmp_path / "missing.yaml")
+
+
+SUITE_AND_LOAD_MODULES = ("schemathesis", "hypothesis", "pytest", "locust", "gevent", "numpy", "matplotlib")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_mock_imports_nothing_of_the_suite_or_the_load_tool() -> None:
+    """The base install has only the mock's dependencies: importing and building the mock must not need more."""
+    code = ("import sys, mockserver, mockserver.cli; "
+            "mockserver.create_app(mockserver.MockSettings(db=':memory:', log_requests=False)); "
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {SUITE_AND_LOAD_MODULES!r}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def _copy_sources(target: Path) -> Path:
+    """What a wheel is built from, copied, so that the build writes nothing into the checkout."""
+    target.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(PROJECT_ROOT / name, target / name)
+    for name in ("mockserver", "conformance", "load", "spec"):
+        shutil.copytree(PROJECT_ROOT / name, target / name, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
+
+
+@pytest.mark.slow
+def test_the_wheel_alone_serves_the_mock_and_the_tools_name_their_extra(tmp_path: Path) -> None:
+    """Build the wheel, install it with no extra into a fresh venv: the mock starts and serves the spec it
+    ships; the suite and the load tool refuse to run with the pip command that adds what they lack."""
+    source = _copy_sources(tmp_path / "src")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
+                            str(source)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = (tmp_path / "dist").glob("flowise_contract_kit-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    bin_dir = venv / "bin"
+    installed = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", str(wheel)],
+                               capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    absent = subprocess.run(
+        [str(bin_dir / "python"), "-c",
+         f"import importlib.util; print([m for m in {SUITE_AND_LOAD_MODULES!r} if importlib.util.find_spec(m)])"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert absent.stdout.strip() == "[]", absent.stdout + absent.stderr  # the base install is the mock's alone
+
+    for script in ("flowise-mock", "flowise-conformance", "flowise-load"):
+        helped = subprocess.run([str(bin_dir / script), "--help"], capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path)
+        assert helped.returncode == 0 and "usage:" in helped.stdout.lower(), helped.stderr
+    suite = subprocess.run([str(bin_dir / "flowise-conformance")], capture_output=True, text=True, timeout=60,
+                           cwd=tmp_path)
+    assert suite.returncode == 2 and "pip install 'flowise-contract-kit[suite]'" in suite.stderr, suite.stderr
+    load = subprocess.run([str(bin_dir / "flowise-load"), "--profile", "smoke"], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert load.returncode == 2 and "pip install 'flowise-contract-kit[load]'" in load.stderr, load.stderr
+
+    port = free_port()
+    log = (tmp_path / "mock.log").open("wb")
+    mock = subprocess.Popen([str(bin_dir / "flowise-mock"), "--port", str(port), "--db", ":memory:", "--api-key", "k",
+                             "--fast"], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        deadline = time.monotonic() + 60
+        while True:
+            assert mock.poll() is None, (tmp_path / "mock.log").read_text()
+            try:
+                ping = httpx.get(f"{base}/ping", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, (tmp_path / "mock.log").read_text()
+                time.sleep(0.2)
+        assert ping.status_code == 200 and ping.text == "pong"
+        served = httpx.get(f"{base}/openapi.json", timeout=10)
+        assert served.status_code == 200 and served.json()["openapi"].startswith("3.1")
+    finally:
+        mock.terminate()
+        mock.wait(timeout=15)
+        log.close()

@@ -1,6 +1,6 @@
 """Error bodies as Flowise writes them, one small pure check per shape.
 
-Flowise has three error shapes depending on which layer refuses (flowise-reference.md §B.5, §G):
+Flowise has three error shapes depending on which layer refuses (docs/errors.md#error-shapes):
 the auth gate's 401 `{"error": "Unauthorized Access"}`, RBAC's 403 `{"message": "Forbidden"}`,
 and the error handler's `{"statusCode", "success": false, "message", "stack"}` for everything else
 (except the 429 of the rate limiter, whose body is the chatflow's `limitMsg` as text/html). Clients

@@ -3,7 +3,7 @@
 Flowise does not write standard SSE: each event is exactly `message:\\ndata:<json>\\n\\n`, where the
 first line is an SSE field named "message" with no value (standard parsers ignore it), `data:` has
 no space after the colon, there is no `event:` line, and the event name lives inside the one-line
-JSON `{"event": <name>, "data": <payload>}` (flowise-notes.md, "Streaming frames"). Clients such as
+JSON `{"event": <name>, "data": <payload>}` (docs/streaming.md#frame-format). Clients such as
 the embed widget depend on those bytes, so the checks read the bytes, not a parser's view of them.
 
 Every function here is pure (bytes, headers or decoded events in; a list of problems out, empty
@@ -30,7 +30,8 @@ __all__ = [
 
 FRAME_END = b"\n\n"
 FRAME_PREFIX = b"message:\ndata:"
-#: Headers the controller sets before flushing (flowise-reference.md §C.3); values compared lowercased.
+#: Headers the controller sets before flushing (docs/streaming.md#response-headers); values compared
+#: lowercased.
 REQUIRED_HEADERS: dict[str, str] = {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -143,7 +144,7 @@ def stream_header_problems(headers: Mapping[str, str] | Iterable[tuple[str, str]
 
 
 def event_order_problems(events: Sequence[Mapping[str, Any]], *, flow_type: str | None = None) -> list[str]:
-    """The order a Flowise client relies on (flowise-notes.md; flowise-reference.md §C.3).
+    """The order a Flowise client relies on (docs/streaming.md#event-order).
 
     - `end` with data "[DONE]" is the last event, exactly once;
     - the event right before it is `metadata` (or `error`, when the run failed after the stream opened);

@@ -1,7 +1,7 @@
 """Headless first-run set-up of a fresh Flowise 3.x: account, login, API keys (no UI).
 
 A fresh Flowise has no account and no API key, and the management API accepts either an API key or
-a browser session (flowise-observed.md §3.2-3.3). The session is the only way to make the first key:
+a browser session (docs/auth.md#headless-bootstrap). The session is the only way to make the first key:
 `POST /account/register` (public, works once), `POST /auth/login` (sets the `token`, `refreshToken`
 and `connect.sid` cookies), then `POST /apikey` with those cookies *and* `x-request-from: internal`
 (without the header the request is treated as an API-key request and refused). The answer to
@@ -19,6 +19,7 @@ import httpx
 
 __all__ = [
     "FULL_PERMISSIONS",
+    "SCOPED_PERMISSIONS",
     "VIEW_PERMISSIONS",
     "Admin",
     "ApiKey",
@@ -53,6 +54,12 @@ FULL_PERMISSIONS: tuple[str, ...] = (
     *(f"templates:{a}" for a in ("marketplace", "custom", "custom-delete", "toolexport", "flowexport", "custom-share")),
 )
 VIEW_PERMISSIONS: tuple[str, ...] = ("chatflows:view",)
+#: A team's key as operators hold them: it may manage chatflows, agentflows, tools, assistants,
+#: variables and document stores, but not credentials, API keys or evaluations.
+SCOPED_PERMISSIONS: tuple[str, ...] = tuple(
+    permission for permission in FULL_PERMISSIONS
+    if permission.split(":")[0] in {"chatflows", "agentflows", "tools", "assistants", "variables", "documentStores"}
+)
 
 INTERNAL = {"x-request-from": "internal"}
 SESSION_COOKIES = ("token", "refreshToken", "connect.sid")

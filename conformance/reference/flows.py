@@ -1,15 +1,16 @@
 """The reference flows: flowData files a real Flowise 3.1.4 ran offline, made ready for one instance.
 
-The files in `flows/` are the flowData that answered on a real server (shared/reference-flows). Two
-values in them belong to the instance, not to the flow: the LLM `basepath` (the OpenAI-compatible
-server this run started) and the id of the `openAIApi` credential created on this instance. They
-are patched here, at build time, wherever Flowise reads them: `inputs.basepath` and
-`data.credential` / `inputs.credential` of a chatflow node, and `basepath` / `FLOWISE_CREDENTIAL_ID` of
-an agentflow node's model config (`llmModelConfig`, `conditionAgentModelConfig`, ...). Flowise stores
-flowData as a JSON *string*, so that is what `flow_data` returns.
+The files in `flows/` are the flowData that answered on a real server
+(docs/real-flowise.md#reference-flow-files). Two values in them belong to the instance, not to the flow: the
+LLM `basepath` (the OpenAI-compatible server this run started) and the id of the `openAIApi` credential
+created on this instance. They are patched here, at build time, wherever Flowise reads them:
+`inputs.basepath` and `data.credential` / `inputs.credential` of a chatflow node, and `basepath` /
+`FLOWISE_CREDENTIAL_ID` of an agentflow node's model config (`llmModelConfig`,
+`conditionAgentModelConfig`, ...). Flowise stores flowData as a JSON *string*, so that is what
+`flow_data` returns.
 
 Two behaviours of the real server shape `create_reference_flows`: a chatflow-bound key and a rate
-limit are set by `PUT` after creation (the limiter is loaded only on update, flowise-notes.md).
+limit are set by `PUT` after creation (the limiter is loaded only on update, docs/limits.md#rate-limits).
 """
 
 from __future__ import annotations

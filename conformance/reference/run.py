@@ -24,7 +24,13 @@ from typing import TextIO
 
 import httpx
 
-from conformance.reference.bootstrap import BootstrapError, Bootstrapped, bootstrap
+from conformance.reference.bootstrap import (
+    SCOPED_PERMISSIONS,
+    BootstrapError,
+    Bootstrapped,
+    bootstrap,
+    create_api_key,
+)
 from conformance.reference.exchanges import SCRIPT, run_script
 from conformance.reference.fidelity import Column, compare_targets
 from conformance.reference.fidelity_report import write_fidelity
@@ -104,21 +110,55 @@ def _start_llm(group: ProcessGroup, logs: Path, measure: Measurements) -> str:
     return process.url + "/v1"
 
 
-def _setup_real(url: str, llm: str, measure: Measurements) -> tuple[Bootstrapped, ReferenceFlows]:
+@dataclass(frozen=True)
+class SuiteRun:
+    """One run of the suite against the real server: with which key, where its reports go."""
+
+    label: str
+    api_key: str
+    #: The folder under the report directory (`conformance` for the full-permission run).
+    folder: str
+    extra: tuple[str, ...] = ()
+    #: Pass the reference flows as `--chatflow-id` (not in a read-only run: it sends no prediction).
+    chatflows: bool = True
+
+    @property
+    def log_name(self) -> str:
+        return "suite.log" if self.folder == "conformance" else f"suite-{self.label}.log"
+
+    @property
+    def triage_name(self) -> str:
+        return "triage.md" if self.folder == "conformance" else f"triage-{self.label}.md"
+
+
+def suite_runs(keys: Bootstrapped, scoped_key: str | None) -> list[SuiteRun]:
+    """The full-permission run, then the runs an operator makes with the keys they actually hold: a
+    team's scoped key, and a view-only key in `--read-only` (the first, read-only look)."""
+    runs = [SuiteRun("full", keys.full_key.api_key, "conformance")]
+    if scoped_key:
+        runs.append(SuiteRun("scoped", scoped_key, "conformance-scoped"))
+    runs.append(SuiteRun("view-only-read-only", keys.view_key.api_key, "conformance-view-read-only",
+                         extra=("--read-only",), chatflows=False))
+    return runs
+
+
+def _setup_real(url: str, llm: str, measure: Measurements) -> tuple[Bootstrapped, ReferenceFlows, str]:
     keys = bootstrap(url)
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys.full_key.api_key}"}, timeout=60) as client:
         credential = create_credential(client)
         flows = create_reference_flows(
             client, llm_basepath=llm, credential_id=credential, bound_key_id=keys.full_key.id
         )
+        scoped = create_api_key(client, "conformance-scoped", SCOPED_PERMISSIONS)
     measure.facts["flows"] = flows.to_dict()
     measure.facts["credential"] = credential
-    measure.facts["api keys"] = {"full": keys.full_key.id, "view": keys.view_key.id}
-    return keys, flows
+    measure.facts["api keys"] = {"full": keys.full_key.id, "view": keys.view_key.id, "scoped": scoped.id}
+    return keys, flows, scoped.api_key
 
 
-def _run_suite(url: str, keys: Bootstrapped, flows: ReferenceFlows, out: Path, options: RunOptions) -> int:
-    """`flowise-conformance` against the real server, in its own process, output teed to suite.log.
+def _run_suite(url: str, run: SuiteRun, flows: ReferenceFlows, out: Path, options: RunOptions) -> int:
+    """`flowise-conformance` against the real server with one key, in its own process, output teed
+    to the run's log.
 
     Returns its exit code, or -1 when it ran past `options.suite_timeout` and was stopped.
     """
@@ -126,13 +166,15 @@ def _run_suite(url: str, keys: Bootstrapped, flows: ReferenceFlows, out: Path, o
     # caller's other FLOWISE_* variables stay out (suite options go through --suite-args).
     argv = [sys.executable, "-m", "conformance.cli", url]
     env = {name: value for name, value in os.environ.items() if not name.startswith("FLOWISE_")}
-    env["FLOWISE_API_KEY"] = keys.full_key.api_key
-    for chatflow in flows.answering():
+    env["FLOWISE_API_KEY"] = run.api_key
+    chatflows = flows.answering() if run.chatflows else []
+    for chatflow in chatflows:
         argv += ["--chatflow-id", chatflow]
-    argv += ["--report-dir", str(out / "conformance"), *options.suite_args]
-    _say(f"running: FLOWISE_API_KEY=<full key> flowise-conformance {url} --chatflow-id {' --chatflow-id '.join(flows.answering())} "
-         f"--report-dir {out / 'conformance'} {' '.join(options.suite_args)}".rstrip())
-    with (out / "suite.log").open("w") as log:
+    argv += ["--report-dir", str(out / run.folder), *run.extra, *options.suite_args]
+    shown = "".join(f" --chatflow-id {chatflow}" for chatflow in chatflows)
+    _say(f"running: FLOWISE_API_KEY=<{run.label} key> flowise-conformance {url}{shown} "
+         f"--report-dir {out / run.folder} {' '.join([*run.extra, *options.suite_args])}".rstrip())
+    with (out / run.log_name).open("w") as log:
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         tee = threading.Thread(target=_tee, args=(process, log), daemon=True)
         tee.start()
@@ -218,7 +260,7 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
                     wait_until_ready(flowise, "/api/v1/ping", timeout=FLOWISE_READY_TIMEOUT), 1
                 )
             with measure.step("bootstrap and flows", log):
-                keys, flows = _setup_real(flowise.url, llm, measure)
+                keys, flows, scoped_key = _setup_real(flowise.url, llm, measure)
             (out / "target.json").write_text(json.dumps(
                 {"url": flowise.url, "flows": flows.to_dict(), "llm": llm, "admin": keys.admin.email}, indent=2) + "\n")
             if options.fidelity:
@@ -231,17 +273,22 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
                         log(f"fidelity comparison failed: {exc}")
                         code = code or 1
             if options.suite:
-                with measure.step("conformance suite", log):
-                    suite_code = _run_suite(flowise.url, keys, flows, out, options)
-                measure.facts["suite exit code"] = suite_code
-                if suite_code != 0:
-                    code = code or (suite_code if suite_code > 0 else 1)
-                triaged = write_triage(out / "conformance" / "results.json", out / "triage.md")
-                verdicts: dict[str, int] = {}
-                for item in triaged:
-                    verdicts[item.verdict] = verdicts.get(item.verdict, 0) + 1
-                measure.facts["triage"] = verdicts
-                log(f"triage: {out / 'triage.md'} ({json.dumps(verdicts) if verdicts else 'no failures'})")
+                exit_codes: dict[str, int] = {}
+                for suite in suite_runs(keys, scoped_key):
+                    step = "conformance suite" if suite.label == "full" else f"conformance suite ({suite.label} key)"
+                    with measure.step(step, log):
+                        suite_code = _run_suite(flowise.url, suite, flows, out, options)
+                    exit_codes[suite.label] = suite_code
+                    if suite_code != 0:
+                        code = code or (suite_code if suite_code > 0 else 1)
+                    triaged = write_triage(out / suite.folder / "results.json", out / suite.triage_name)
+                    verdicts: dict[str, int] = {}
+                    for item in triaged:
+                        verdicts[item.verdict] = verdicts.get(item.verdict, 0) + 1
+                    measure.facts["triage" if suite.label == "full" else f"triage ({suite.label} key)"] = verdicts
+                    log(f"triage: {out / suite.triage_name} ({json.dumps(verdicts) if verdicts else 'no failures'})")
+                measure.facts["suite exit code"] = exit_codes.get("full")
+                measure.facts["suite exit codes"] = exit_codes
             log("stopping everything this run started")
     except KeyboardInterrupt:
         log("interrupted: everything started was stopped")

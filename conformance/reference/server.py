@@ -81,7 +81,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 
 def flowise_env(install: Installation, data_dir: Path, port: int, *, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a throw-away Flowise instance (flowise-observed.md §2)."""
+    """The environment of a throw-away Flowise instance (docs/real-flowise.md#environment)."""
     env = dict(os.environ if base is None else base)
     for name in [name for name in env if name.startswith(("FLOWISE_", "DATABASE_", "npm_"))]:
         del env[name]

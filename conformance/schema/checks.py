@@ -5,6 +5,11 @@ signature and raises a `Violation` (an `AssertionError`, which schemathesis reco
 under the check's name). They are registered with schemathesis only for the duration of a run and
 removed afterwards, so importing this module changes nothing for other schemathesis users in the
 same process.
+
+With the run's key permissions (`permissions.py`), `permission_is_honoured` reads every answer too:
+it learns from it what the key holds, counts per operation how many answers were refusals for want
+of a permission (an operation refused every time is out of the key's reach, see `runner.py`), and
+fails a refusal the key's permissions do not explain.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from conformance.checks import errors, sse
+from conformance.exchange import Exchange
+from conformance.permissions import KeyPermissions
 from conformance.spec import SpecIndex
-from conformance.violations import expect
+from conformance.violations import Violation, expect
 
 __all__ = ["CHECK_NAMES", "registered_checks"]
 
@@ -31,6 +38,63 @@ def _headers(response: Any) -> list[tuple[str, str]]:
 
 def _operation(case: Any) -> Any:
     return case.operation.schema.get_operation_id(case.operation)
+
+
+def _exchange(response: Any, case: Any) -> Exchange | None:
+    """The exchange of one schemathesis response, for a contradiction found later (best effort)."""
+    try:
+        request = response.request
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        return Exchange.build(
+            method=str(request.method),
+            url=str(request.url),
+            request_headers=list(request.headers.items()),
+            request_body=body,
+            status=response.status_code,
+            response_headers=_headers(response),
+            response_body=response.content,
+        )
+    except Exception:  # an attribute schemathesis moved must not break the run
+        return None
+
+
+class PermissionTally:
+    """Per operation: answers to the run's key, and how many were refusals for want of a permission."""
+
+    def __init__(self) -> None:
+        self.answered: dict[str, int] = {}
+        self.refused: dict[str, int] = {}
+
+    def always_refused(self) -> list[str]:
+        return [op for op, count in self.answered.items() if count and self.refused.get(op, 0) == count]
+
+
+def permission_check(spec: SpecIndex, permissions: KeyPermissions, tally: PermissionTally) -> Callable[..., None]:
+    def permission_is_honoured(ctx: Any, response: Any, case: Any) -> None:
+        """A 403 Forbidden only for a permission the key lacks (and a 2xx only for one it holds)."""
+        operation = spec.get(_operation(case) or "")
+        if operation is None:
+            return
+        body = getattr(case, "body", None)
+        requested = body.get("permissions") if isinstance(body, dict) else None
+        refused, found = permissions.observe(
+            operation,
+            response.status_code,
+            response.content,
+            _exchange(response, case),
+            requested=requested if isinstance(requested, list) else None,
+        )
+        op_id = operation.operation_id
+        tally.answered[op_id] = tally.answered.get(op_id, 0) + 1
+        if refused:
+            tally.refused[op_id] = tally.refused.get(op_id, 0) + 1
+        if found is not None and found.operation == op_id:
+            # A contradiction about another operation (this success shows an earlier refusal was
+            # wrong) is reported under that operation at the end of the run.
+            permissions.mark_reported(found)
+            raise Violation(found.message, check=found.check, operation=found.operation)
+
+    return permission_is_honoured
 
 
 def _build(spec: SpecIndex) -> list[Callable[..., None]]:
@@ -113,12 +177,12 @@ CHECK_NAMES = (
 
 
 @contextmanager
-def registered_checks(spec: SpecIndex) -> Iterator[list[str]]:
-    """Register the checks with schemathesis for the duration of a run, then remove them."""
+def registered_checks(spec: SpecIndex, extra: tuple[Callable[..., None], ...] = ()) -> Iterator[list[str]]:
+    """Register the checks (and `extra` ones) with schemathesis for the duration of a run, then remove them."""
     import schemathesis
     from schemathesis.checks import CHECKS
 
-    functions = _build(spec)
+    functions = [*_build(spec), *extra]
     names = []
     try:
         for function in functions:

@@ -87,6 +87,8 @@ class EventCollector:
         self.run_errors: set[str] = set()
         #: phases that found nothing to run once --only / --read-only had filtered the operations
         self.filtered_out: set[str] = set()
+        #: Operations the target refused for want of a permission every time: out of the key's reach.
+        self.out_of_reach: dict[str, str] = {}
 
     # -- names -------------------------------------------------------------------------------------
 
@@ -189,6 +191,8 @@ class EventCollector:
             source = "schemathesis:" + ",".join(sorted(tally.phases))
             new = [finding for finding in tally.findings if finding.deviation is None]
             known = [finding for finding in tally.findings if finding.deviation is not None]
+            if operation in self.out_of_reach and not new and not known:
+                continue  # every answer was a refusal: nothing of the operation was judged
             if new:
                 first = new[0]
                 more = f" ({len(new)} distinct failures)" if len(new) > 1 else ""
@@ -204,6 +208,8 @@ class EventCollector:
                 )
             else:
                 result.append(Outcome(LAYER, operation, check, Status.PASS, f"{tally.passed} responses", source=source))
+        for operation, reason in sorted(self.out_of_reach.items()):
+            result.append(Outcome(LAYER, operation, "schemathesis", Status.SKIP, reason, source="schemathesis"))
         for operation, reasons in sorted(self.skips.items()):
             if operation not in self.tested:
                 result.append(

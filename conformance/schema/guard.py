@@ -9,6 +9,11 @@ prediction or a feedback produced, so the ledger can delete it at the end. Reads
 
 Flowise ids are UUIDs; a value that is not UUID-shaped cannot name an existing Flowise resource,
 so it is left as generated (schemathesis needs those to test validation).
+
+With a scoped key, the guard also keeps the run from creating what the key could not delete again:
+a document-store upsert asking for a new store (`createNewDocStore`, which needs no permission of
+its own) is sent without that flag when the key may not list and delete stores (the new store's id
+is never answered: only the end-of-run sweep finds it).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from conformance.checks.sse import parse_stream
@@ -52,9 +57,12 @@ class WriteGuard:
         read_only: bool,
         answering_chatflow: str | None = None,
         prediction_ids: Iterable[str] = (),
+        can_delete: Callable[[str], bool] = lambda kind: True,
     ) -> None:
         self.ledger = ledger
         self.read_only = read_only
+        #: Whether the run's key may delete a resource of a family (by kind) it would create.
+        self.can_delete = can_delete
         self.answering = answering_chatflow
         self.prediction_ids = set(prediction_ids) | ({answering_chatflow} if answering_chatflow else set())
         #: Ids this schemathesis run created: the only ones its writes may touch. The run's
@@ -146,7 +154,7 @@ class WriteGuard:
             if renamed != body:
                 case.body = renamed
         elif isinstance(body, dict):
-            named = _name_new_stores(body, self._ours)
+            named = _name_new_stores(body, self._ours, new_stores=self.can_delete("document_store"))
             if named != body:
                 case.body = named
 
@@ -234,17 +242,21 @@ class WriteGuard:
                 )
 
 
-def _name_new_stores(body: dict[str, Any], rename: Any) -> dict[str, Any]:
+def _name_new_stores(body: dict[str, Any], rename: Any, *, new_stores: bool = True) -> dict[str, Any]:
     """A document-store upsert with `createNewDocStore` creates a store whose id is never answered:
-    give it the run's name so the end-of-run sweep finds and deletes it."""
+    give it the run's name so the end-of-run sweep finds and deletes it (or, when the run could not
+    delete it, ask for no new store)."""
     result = dict(body)
+    if result.get("createNewDocStore") in (True, "true") and not new_stores:
+        result["createNewDocStore"] = False if result["createNewDocStore"] is True else "false"
     if result.get("createNewDocStore") in (True, "true"):
         store = result.get("docStore") if isinstance(result.get("docStore"), dict) else {}
         name = store.get("name") if isinstance(store.get("name"), str) else "document-store"
         result["docStore"] = {**store, "name": rename(name)}
     items = result.get("items")
     if isinstance(items, list):
-        result["items"] = [_name_new_stores(item, rename) if isinstance(item, dict) else item for item in items]
+        result["items"] = [_name_new_stores(item, rename, new_stores=new_stores) if isinstance(item, dict) else item
+                           for item in items]
     return result
 
 

@@ -4,6 +4,13 @@ One run per session covers every phase (examples, coverage, fuzzing, stateful). 
 through schemathesis' engine, the same one its CLI uses, so all phases and checks behave exactly as
 documented there; this module only adds what the suite needs around it: the write guard, the
 suite's checks, progress lines, outcomes per (operation, check), and schemathesis' own artefacts.
+
+It also keeps schemathesis within the run's key (`permissions.py`): operations the key is known to
+lack are left out (reported as skipped, the permission named), as are creates whose delete it lacks
+(the run would leave them behind); generated API keys ask only for permissions the key holds (the
+spec's `Permission` enum is narrowed to them, or key creation is left out when none is known); and
+an operation the target refused for want of a permission every time it was asked is reported as out
+of reach instead of as passed.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ from typing import Any
 
 from conformance.deviations import Deviations
 from conformance.exchange import Exchange
+from conformance.families import FAMILIES
 from conformance.ledger import Ledger
 from conformance.outcomes import Outcome
+from conformance.permissions import GRANTING, KeyPermissions, Reach
 from conformance.profile import TargetProfile
 from conformance.schema.artefacts import SchemathesisArtefacts
-from conformance.schema.checks import registered_checks
+from conformance.schema.checks import PermissionTally, permission_check, registered_checks
 from conformance.schema.collector import EventCollector, OperationVerdict
 from conformance.schema.config import build_config
 from conformance.schema.formats import registered_formats
@@ -49,12 +58,65 @@ class SchemaRun:
         return self.collector.phases
 
 
-def _select(schema: Any, profile: TargetProfile) -> Any:
+def _select(schema: Any, profile: TargetProfile, excluded: dict[str, str] | None = None) -> Any:
     if profile.read_only:
         schema = schema.include(method="GET")
     if profile.only:
         schema = schema.include(tag=list(profile.only))
+    if excluded:
+        schema = schema.exclude(operation_id=sorted(excluded))
     return schema
+
+
+def out_of_reach(spec: SpecIndex, permissions: KeyPermissions | None, profile: TargetProfile) -> dict[str, str]:
+    """Operations schemathesis must not be sent to with this key, each with the reason."""
+    if permissions is None or not profile.api_key:
+        return {}
+    excluded: dict[str, str] = {}
+    for operation in spec:
+        if permissions.reach(operation) is Reach.LACKING:
+            excluded[operation.operation_id] = f"out of this key's reach: {permissions.why(operation)}"
+    for family in FAMILIES.values():
+        create, delete = spec.find("POST", family.collection), spec.find("DELETE", family.item)
+        if create is None or delete is None or create.operation_id in excluded:
+            continue
+        if permissions.reach(delete) is Reach.LACKING:
+            excluded[create.operation_id] = (
+                f"out of this key's reach: the run could not delete what it creates ({permissions.why(delete)})"
+            )
+    if not permissions.grantable():
+        for operation_id in sorted(GRANTING):
+            if operation_id in spec.by_id:
+                excluded.setdefault(
+                    operation_id,
+                    "out of this key's reach: no permission is known to be the key's own, so no key within "
+                    "its permissions can be generated",
+                )
+    return excluded
+
+
+def _deletable(spec: SpecIndex, permissions: KeyPermissions | None) -> Callable[[str], bool]:
+    """Whether the key may find (list) and delete a family's resources whose ids the run never sees
+    (anything but known to lack either)."""
+
+    def can_delete(kind: str) -> bool:
+        family = FAMILIES[kind]
+        needed = [spec.find("DELETE", family.item), spec.find("GET", family.collection)]
+        return permissions is None or all(op is None or permissions.reach(op) is not Reach.LACKING for op in needed)
+
+    return can_delete
+
+
+def _within_key(document: dict[str, Any], permissions: KeyPermissions | None) -> dict[str, Any]:
+    """The spec as schemathesis reads it: generated API keys ask only for permissions the key holds."""
+    if permissions is None:
+        return document
+    schema = (document.get("components", {}).get("schemas", {}) or {}).get("Permission")
+    held = permissions.grantable()
+    if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and held:
+        narrowed = [value for value in schema["enum"] if value in held] or held
+        schema["enum"] = narrowed
+    return document
 
 
 def _network_error_hook(collector: EventCollector) -> Callable[..., None]:
@@ -203,6 +265,7 @@ def run_schema_layer(
     report_dir: Path,
     progress: Callable[[str], None] = lambda line: None,
     seed: int | None = None,
+    permissions: KeyPermissions | None = None,
 ) -> SchemaRun:
     """Run every schemathesis phase once against the profile's target and collect the outcomes."""
     import schemathesis
@@ -210,8 +273,14 @@ def run_schema_layer(
     from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 
     config = build_config(profile, seed=seed)
-    schema = _select(schemathesis.openapi.from_dict(copy.deepcopy(spec.document), config=config), profile)
+    excluded = out_of_reach(spec, permissions, profile)
+    document = _within_key(copy.deepcopy(spec.document), permissions)
+    schema = _select(schemathesis.openapi.from_dict(document, config=config), profile, excluded)
     collector = EventCollector(spec, deviations)
+    for operation_id, reason in excluded.items():
+        collector.skips[operation_id].add(reason)
+    tally = PermissionTally()
+    extra_checks = (permission_check(spec, permissions, tally),) if permissions is not None and profile.api_key else ()
     capabilities = profile.capabilities
     guard = WriteGuard(
         ledger=ledger,
@@ -219,6 +288,7 @@ def run_schema_layer(
         read_only=profile.read_only,
         answering_chatflow=capabilities.answering_chatflow,
         prediction_ids=profile.chatflow_ids,
+        can_delete=_deletable(spec, permissions) if profile.api_key else (lambda kind: True),
     )
     schema.hooks.register_hook_with_name(guard.after_call, "after_call")
     schema.hooks.register_hook_with_name(_network_error_hook(collector), "after_network_error")
@@ -228,7 +298,7 @@ def run_schema_layer(
     artefacts = SchemathesisArtefacts(report_dir, schema.config)
     started = time.monotonic()
     try:
-        with registered_checks(spec) as names, registered_formats():
+        with registered_checks(spec, extra_checks) as names, registered_formats():
             stream = from_schema(schema).execute()
             try:
                 for event in stream:
@@ -244,6 +314,11 @@ def run_schema_layer(
     finally:
         GLOBAL_HOOK_DISPATCHER.unregister(guard.before_call)
         artefacts.close()
+    if permissions is not None:
+        refused = permissions.refused_operations()
+        for operation_id in tally.always_refused():
+            if operation_id in refused:
+                collector.out_of_reach[operation_id] = f"out of this key's reach: {refused[operation_id]}"
     notes: dict[str, object] = {
         "schemathesis": f"{schemathesis.__version__}, seed {schema.config.seed}, "
         f"{collector.scenarios} scenarios in {time.monotonic() - started:.1f}s, stop: {collector.stop_reason}",

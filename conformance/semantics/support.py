@@ -19,10 +19,12 @@ from conformance.checks import errors as error_checks
 from conformance.client import StreamResult, TargetClient
 from conformance.fixtures import ProvisionError, create_resource, record_created
 from conformance.ledger import Ledger
+from conformance.permissions import KeyPermissions
 from conformance.violations import Violation, expect
 
 __all__ = [
     "body_json",
+    "grantable",
     "create",
     "expect_error_shape",
     "expect_status",
@@ -97,6 +99,20 @@ def create(client: TargetClient, ledger: Ledger, kind: str, body: dict[str, Any]
     except ProvisionError as exc:
         exchange = client.exchange_of(exc.response) if exc.response is not None else client.last
         raise Violation(str(exc), check="create_is_accepted", operation=operation, exchange=exchange) from None
+
+
+def grantable(permissions: KeyPermissions | None, *, avoiding: Collection[str] = ()) -> list[str] | None:
+    """Permissions for a key this run creates: one the run's key is known to hold (a key cannot grant
+    more than it holds), `chatflows:view` first when it is one. With nothing known yet, `chatflows:view`
+    (a refusal then makes the check out of reach); None when the key is known to hold nothing to give."""
+    if permissions is None:
+        return ["chatflows:view"]
+    known = permissions.grantable(avoiding=avoiding)
+    if known:
+        return ["chatflows:view"] if "chatflows:view" in known else known[:1]
+    if permissions.exact:
+        return None
+    return None if "chatflows:view" in avoiding else ["chatflows:view"]
 
 
 def record_if_created(ledger: Ledger, kind: str, response: httpx.Response) -> None:

@@ -1,7 +1,7 @@
 """Auth: the gate refuses what needs a key, lets public routes through, and enforces bound keys.
 
 Flowise 3.x gates every `/api/v1` route that is not on its public list with an API key, answering
-401 `{"error": "Unauthorized Access"}` to a missing or wrong one (flowise-notes.md, "Auth model");
+401 `{"error": "Unauthorized Access"}` to a missing or wrong one (docs/auth.md#the-auth-gate);
 public routes (prediction, feedback, leads, ping, ...) need nothing; a chatflow with `apikeyid`
 answers predictions only with that very key; a key without the permission gets 403.
 
@@ -19,7 +19,14 @@ import pytest
 from conformance.checks import errors as error_checks
 from conformance.families import FAMILIES
 from conformance.fixtures import direct_reply_flow_data
-from conformance.semantics.support import create, expect_status, predict, random_id, record_if_created
+from conformance.semantics.support import (
+    create,
+    expect_status,
+    grantable,
+    predict,
+    random_id,
+    record_if_created,
+)
 from conformance.spec import Operation
 from conformance.violations import expect
 
@@ -103,11 +110,14 @@ def test_prediction_needs_no_key(flowise_client, flowise_chatflow) -> None:
 
 
 @pytest.fixture(scope="module")
-def bound_chatflow(flowise_client, flowise_ledger, flowise_unique):
+def bound_chatflow(flowise_client, flowise_ledger, flowise_unique, flowise_permissions):
     """An API key of this run, and a Direct Reply chatflow bound to it (`apikeyid`)."""
     client, ledger = flowise_client, flowise_ledger
+    permissions = grantable(flowise_permissions)
+    if permissions is None:
+        pytest.skip("the run's key holds no permission it could give a second key")
     key = create(
-        client, ledger, "apikey", {"keyName": flowise_unique("bound-key"), "permissions": ["chatflows:view"]}, operation="createApiKey"
+        client, ledger, "apikey", {"keyName": flowise_unique("bound-key"), "permissions": permissions}, operation="createApiKey"
     )
     chatflow = create(
         client,
@@ -140,11 +150,15 @@ def test_bound_key_is_enforced(flowise_client, bound_chatflow) -> None:
 
 
 @pytest.mark.flowise(operation="createChatflow", writes=True)
-def test_missing_permission_is_403(flowise_client, flowise_ledger, flowise_unique) -> None:
-    """A key holding only chatflows:view cannot create a chatflow: 403 {"message": "Forbidden"}."""
+def test_missing_permission_is_403(flowise_client, flowise_ledger, flowise_unique, flowise_spec, flowise_permissions) -> None:
+    """A key without createChatflow's permissions (e.g. only chatflows:view) cannot create a chatflow:
+    403 {"message": "Forbidden"}. The second key gets a permission the run's key holds (it could give no other)."""
     client = flowise_client
+    permissions = grantable(flowise_permissions, avoiding=flowise_spec["createChatflow"].permissions)
+    if permissions is None:
+        pytest.skip("the run's key holds no permission outside createChatflow's that it could give a second key")
     key = create(
-        client, flowise_ledger, "apikey", {"keyName": flowise_unique("view-only"), "permissions": ["chatflows:view"]}, operation="createApiKey"
+        client, flowise_ledger, "apikey", {"keyName": flowise_unique("view-only"), "permissions": permissions}, operation="createApiKey"
     )
     body = {"name": flowise_unique("forbidden"), "flowData": json.dumps({"nodes": [], "edges": []}), "type": "CHATFLOW"}
     response = client.post("/chatflows", json=body, auth=key["apiKey"])

@@ -17,7 +17,7 @@ import pytest
 
 from conformance.families import FAMILIES, Family
 from conformance.fixtures import direct_reply_flow_data
-from conformance.semantics.support import body_json, create, expect_status
+from conformance.semantics.support import body_json, create, expect_status, grantable
 from conformance.violations import Violation, expect
 
 pytestmark = pytest.mark.flowise(area="crud", writes=True)
@@ -117,7 +117,7 @@ def _op(spec: Any, method: str, path: str) -> str:
 
 
 def _no_secret(client: Any, response: Any, *, operation: str) -> None:
-    """The credential's plain value must never be in an answer (flowise-observed.md §4.2)."""
+    """The credential's plain value must never be in an answer (docs/resources.md#credentials)."""
     expect(
         SECRET not in response.text,
         check="credential_secret_never_returned",
@@ -143,14 +143,27 @@ def _read(client: Any, spec: Any, family: Family, identifier: str, check: str) -
     return response, next((item for item in items if item.get("id") == identifier), None)
 
 
+def _with_grantable(body: dict[str, Any], permissions: Any) -> dict[str, Any]:
+    """An API key's body asks only for permissions the run's key holds (it could not grant others)."""
+    if "permissions" not in body:
+        return body
+    chosen = grantable(permissions)
+    if chosen is None:
+        pytest.skip("the run's key holds no permission it could give a new key")
+    return {**body, "permissions": chosen}
+
+
 @pytest.mark.parametrize("lifecycle", LIFECYCLES, ids=[lifecycle.kind for lifecycle in LIFECYCLES])
-def test_lifecycle(lifecycle: Lifecycle, flowise_client, flowise_ledger, flowise_spec, flowise_unique) -> None:
+def test_lifecycle(
+    lifecycle: Lifecycle, flowise_client, flowise_ledger, flowise_spec, flowise_unique, flowise_permissions
+) -> None:
     """create → get → list contains → update → get reflects → delete → gone."""
     client, ledger, spec = flowise_client, flowise_ledger, flowise_spec
     family = FAMILIES[lifecycle.kind]
     create_op = _op(spec, "POST", family.collection)
     name = flowise_unique(lifecycle.kind)
-    created = create(client, ledger, lifecycle.kind, lifecycle.create(name), operation=create_op)
+    body = _with_grantable(lifecycle.create(name), flowise_permissions)
+    created = create(client, ledger, lifecycle.kind, body, operation=create_op)
     identifier = str(created["id"])
     if lifecycle.kind == "credential":
         _no_secret(client, client.get(family.collection), operation=_op(spec, "GET", family.collection))
@@ -180,7 +193,7 @@ def test_lifecycle(lifecycle: Lifecycle, flowise_client, flowise_ledger, flowise
 
     update_op = _op(spec, "PUT", family.item)
     new_name = flowise_unique(f"{lifecycle.kind}-updated")
-    updated = client.put(family.item_path(identifier), json=lifecycle.update(new_name))
+    updated = client.put(family.item_path(identifier), json=_with_grantable(lifecycle.update(new_name), flowise_permissions))
     expect_status(client, updated, 200, check="update_is_accepted", operation=update_op)
     if lifecycle.kind == "credential":
         _no_secret(client, updated, operation=update_op)

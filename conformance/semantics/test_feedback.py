@@ -1,7 +1,7 @@
 """Feedback on an answer: public, tied to a message of the conversation, updatable.
 
 The embed widget posts thumbs up/down without a key; Flowise checks that the message belongs to
-the conversation named (400 otherwise, flowise-observed.md §7.3), and `PUT` answers `{"status":"OK"}`.
+the conversation named (400 otherwise, docs/resources.md#feedback), and `PUT` answers `{"status":"OK"}`.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 Clients (the SDKs, the embed widget) read the answer's keys and rely on their order only loosely,
 but code that replays answers byte for byte (caches, snapshot tests) does not; the spec and
-flowise-notes.md fix the order `text, question, chatId, chatMessageId, isStreamValid, sessionId,
+docs/prediction.md#json-answer fix the order `text, question, chatId, chatMessageId, isStreamValid, sessionId,
 memoryType` (agentflows put `executionId, agentFlowExecutedData` before `sessionId`). The
 conversation id is `body.chatId ?? overrideConfig.sessionId ?? <new uuid>`, and a top-level
-`sessionId` is ignored (flowise-observed.md §6.1): getting this wrong silently mixes users' memory.
+`sessionId` is ignored (docs/prediction.md#conversation-ids): getting this wrong silently mixes users' memory.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Per-chatflow rate limit: 429 with Retry-After and the configured message, once over the limit.
 
 Flowise builds limiters from `apiConfig.rateLimit` and refreshes them only on `PUT /chatflows/{id}`
-(flowise-reference.md §C.6), so the chatflow is created with the limit and then PUT with it: a
+(docs/limits.md#rate-limits), so the chatflow is created with the limit and then PUT with it: a
 client that configures a limit through the API must see it applied after that update.
 """
 

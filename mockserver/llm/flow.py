@@ -13,9 +13,10 @@ true (Flowise's ``replaceInputsWithConfig``); a dict value keyed by node id targ
 
 from __future__ import annotations
 
-import functools
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -73,8 +74,8 @@ class Node:
             name=name,
             label=str(data.get("label") or name),
             category=category,
-            inputs=dict(data.get("inputs") or {}),
-            outputs=dict(data.get("outputs") or {}),
+            inputs=dict(data["inputs"]) if isinstance(data.get("inputs"), dict) else {},
+            outputs=dict(data["outputs"]) if isinstance(data.get("outputs"), dict) else {},
             parent=str(raw["parentNode"]) if raw.get("parentNode") else None,
             inside_parent=raw.get("extent") == "parent",
         )
@@ -216,18 +217,26 @@ def _read_agentflow(profile: FlowProfile) -> None:
                     profile.return_source_documents = True
 
 
+def graph_parts(flow: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The nodes and edges of a parsed flowData, whatever shape it has: a field that is not a list
+    counts as empty, an entry that is not an object is left out (a stored flowData is anyone's text)."""
+    nodes, edges = flow.get("nodes"), flow.get("edges")
+    return ([n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else [],
+            [e for e in edges if isinstance(e, dict)] if isinstance(edges, list) else [])
+
+
 def read_profile(chatflow: dict[str, Any], overrides: dict[str, Any] | None = None) -> FlowProfile:
     """Read ``chatflow`` (a ``chat_flow`` row) into a profile; ``overrides`` are already gated by the caller."""
     flow, var_names = _read_flow_data(chatflow.get("flowData"))
-    raw_nodes = [n for n in flow.get("nodes") or [] if isinstance(n, dict)]
+    raw_nodes, raw_edges = graph_parts(flow)
     # Sticky notes are the canvas's comments: Flowise leaves them out of the graph it runs.
     nodes = [node for node in map(Node.from_json, raw_nodes) if node.name not in _STICKY_NOTES]
     if overrides:
         _apply_overrides(nodes, overrides)
     edges: list[tuple[str, str]] = []
     handles: dict[tuple[str, str], str] = {}
-    for e in flow.get("edges") or []:
-        if isinstance(e, dict) and e.get("source") and e.get("target"):
+    for e in raw_edges:
+        if e.get("source") and e.get("target"):
             edge = (str(e.get("source")), str(e.get("target")))
             edges.append(edge)
             if isinstance(e.get("sourceHandle"), str):
@@ -250,8 +259,40 @@ def _read_flow_data(flow_data: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
     return flow, tuple(sorted(set(_VAR_REF.findall(json.dumps(flow)))))
 
 
-@functools.lru_cache(maxsize=64)
+class _FlowDataCache:
+    """Parsed flowData texts, least recently used first out, bounded by the text they hold (not by count:
+    twenty 3 MB flows would otherwise keep hundreds of megabytes of parsed objects alive)."""
+
+    def __init__(self, max_chars: int, max_entry_chars: int) -> None:
+        self.max_chars = max_chars
+        self.max_entry_chars = max_entry_chars
+        self.entries: OrderedDict[str, tuple[dict[str, Any], tuple[str, ...]]] = OrderedDict()
+        self.chars = 0
+        self.lock = threading.Lock()
+
+    def get(self, text: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+        with self.lock:
+            hit = self.entries.get(text)
+            if hit is not None:
+                self.entries.move_to_end(text)
+                return hit
+        parsed = json_object(text), tuple(sorted(set(_VAR_REF.findall(text))))
+        if len(text) > self.max_entry_chars:
+            return parsed
+        with self.lock:
+            if text not in self.entries:
+                self.entries[text] = parsed
+                self.chars += len(text)
+            while self.chars > self.max_chars:
+                evicted, _ = self.entries.popitem(last=False)
+                self.chars -= len(evicted)
+        return parsed
+
+
+#: A real flow's JSON runs to tens of kilobytes and would otherwise be parsed on every request.
+_flow_data_cache = _FlowDataCache(max_chars=8 * 1024**2, max_entry_chars=1024**2)
+
+
 def _parse_flow_data(text: str) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Shared by every prediction on the same flow, so read-only: ``Node.from_json`` copies what it keeps.
-    A real flow's JSON runs to tens of kilobytes, which would otherwise be parsed on every request."""
-    return json_object(text), tuple(sorted(set(_VAR_REF.findall(text))))
+    """Shared by every prediction on the same flow, so read-only: ``Node.from_json`` copies what it keeps."""
+    return _flow_data_cache.get(text)

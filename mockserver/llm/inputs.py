@@ -2,8 +2,8 @@
 
 Flowise takes ``chatId = body.chatId ?? overrideConfig.sessionId ?? uuid`` and ignores a top-level
 ``sessionId``; ``streaming`` may be ``true`` or ``"true"``; multipart text fields arrive as strings
-(flowise-reference.md §C.1). Flowise itself accepts almost anything and fails later (a 500, or a hang on
-a stream); by contract every malformed part is a 4xx ``FlowiseError`` raised here, before anything is
+(docs/prediction.md#request-fields). Flowise itself accepts almost anything and fails later (a 500, or a
+hang on a stream); by contract every malformed part is a 4xx ``FlowiseError`` raised here, before anything is
 stored or a stream is opened:
 
 - 400 for a non-string ``chatId``/``overrideConfig.sessionId`` ("Invalid sessionId: must be a string"),

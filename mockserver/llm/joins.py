@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mockserver.llm.flow import FlowProfile
+from mockserver.llm.graph import Graph
 
 __all__ = ["DECISIONS", "Joins"]
 
@@ -33,32 +33,16 @@ class _Waiting:
 class Joins:
     """The nodes waiting for inputs during one request."""
 
-    def __init__(self, profile: FlowProfile) -> None:
-        self.profile = profile
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
         self.waiting: dict[str, _Waiting] = {}
-
-    def _decision_above(self, node_id: str) -> str | None:
-        seen: set[str] = set()
-        current = node_id
-        while current not in seen:
-            node = self.profile.node(current)
-            if node is None:
-                return None
-            if node.name in DECISIONS:
-                return node.id
-            seen.add(current)
-            parent = next((s for s, t in self.profile.edges if t == current), None)
-            if parent is None:
-                return None
-            current = parent
-        return None
 
     def _expect(self, node_id: str) -> _Waiting:
         waiting = _Waiting()
-        for source in self.profile.predecessors(node_id):
-            if self.profile.node(source) is None:
+        for source in self.graph.before(node_id):
+            if source not in self.graph.nodes:
                 continue
-            decision = self._decision_above(source)
+            decision = self.graph.decision_above(source, DECISIONS)
             if decision is None:
                 waiting.required.add(source)
             else:
@@ -68,17 +52,18 @@ class Joins:
     def delivered(self, node_id: str, chosen: str | None) -> list[str]:
         """``node_id`` has run (a decision along its ``chosen`` output anchor): the children that are now
         ready, in edge order, to queue."""
+        children = self.graph.after(node_id)
         cut: set[str] = set()
         if chosen is not None:
             firsts: dict[str, str] = {}
-            for source, target in self.profile.edges:
-                handle = self.profile.source_handles.get((source, target))
-                if source == node_id and handle is not None and handle != chosen:
+            for target in children:
+                handle = self.graph.handle(node_id, target)
+                if handle is not None and handle != chosen:
                     firsts.setdefault(handle, target)
             cut = set(firsts.values())
         ready = []
-        for child in self.profile.successors(node_id):
-            if child in cut or self.profile.node(child) is None:
+        for child in children:
+            if child in cut or child not in self.graph.nodes:
                 continue
             waiting = self.waiting.get(child)
             if waiting is None:

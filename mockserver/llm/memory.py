@@ -1,8 +1,8 @@
 """Conversation memory: the turns a memory-enabled flow sees, and the facts the answer can recall.
 
 Flowise's Buffer Memory reads the ``chat_message`` rows of ``(chatflowid, sessionId)`` in creation order,
-with the request's ``history`` items prepended (flowise-reference.md §C.1); the AGENTFLOW LLM node with
-``llmEnableMemory`` reads the same rows. The mock does the same, ordered by the ``seq`` column because
+with the request's ``history`` items prepended (docs/prediction.md#memory-and-history); the AGENTFLOW LLM
+node with ``llmEnableMemory`` reads the same rows. The mock does the same, ordered by the ``seq`` column because
 two messages can share a millisecond timestamp.
 
 ``recall`` picks what the fake LLM "remembers": a ``my <thing> is <value>`` or ``I am``/``I'm``/``call me``

@@ -2,7 +2,7 @@
 
 Flowise derives these from ``flowData`` (the React-Flow graph as a JSON string) and from the chatflow's
 JSON-string columns (``chatbotConfig``, ``speechToText``, ``textToSpeech``). The mock follows the same
-rules in a reduced form (flowise-reference.md §C.5, Flowise's ``utilGetUploadsConfig`` and
+rules in a reduced form (docs/prediction.md#helper-endpoints, Flowise's ``utilGetUploadsConfig`` and
 ``checkIfChatflowIsValidForStreaming``), enough for the mock's own flows and for flows exported from a
 real Flowise. A broken JSON column reads as empty instead of failing the request.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mockserver.llm.flow import graph_parts
 from mockserver.store.db import json_object, json_value
 
 __all__ = ["is_streaming", "is_tts_enabled", "public_flow_data", "uploads_config"]
@@ -30,10 +31,7 @@ IMAGE_MAX_UPLOAD_MB = 5
 
 
 def _nodes_and_edges(chatflow: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    graph = json_object(chatflow.get("flowData"))
-    nodes = [n for n in graph.get("nodes") or [] if isinstance(n, dict)]
-    edges = [e for e in graph.get("edges") or [] if isinstance(e, dict)]
-    return nodes, edges
+    return graph_parts(json_object(chatflow.get("flowData")))
 
 
 def _data(node: dict[str, Any]) -> dict[str, Any]:

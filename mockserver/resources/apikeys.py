@@ -4,6 +4,11 @@ Keys are stored hashed (``auth.KeyRing``), so a list shows each key's preview (`
 ``apiKey``; the plain key appears once, in the answer to the ``POST /apikey`` that made it. Flowise answers
 create and update with the whole list of the workspace's keys, each with the chatflows bound to it.
 Every change drops the key ring's cache so the gate sees it on the next request.
+
+A key never hands out more than it holds: creating or updating a key with a permission the calling key
+lacks answers 400 ``Cannot create API key with permissions that exceed your own permissions``, and the
+list shows only the keys whose permissions are all the caller's own (so a scoped key sees itself and the
+keys below it), as Flowise does for every caller that is not an organisation admin (API keys never are).
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Any
 from mockserver.auth import KeyRing
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
-from mockserver.resources._shape import delete_answer, listing, load_entity, update_entity
+from mockserver.resources._shape import delete_answer, load_entity, update_entity
+from mockserver.store.db import page_window
 
 _PERMISSIONS_MESSAGE = "Error: apikeyController.{fn} - permissions must be an array of strings!"
 _RESERVED = ("workspace:", "admin:")
@@ -50,20 +56,33 @@ def _shaper(call: Call, plain: dict[str, str] | None = None):  # noqa: ANN202 - 
     return shape
 
 
-def _all_keys(call: Call, plain: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def _visible_rows(call: Call) -> list[dict[str, Any]]:
+    """The workspace's keys, newest first, that the caller may see: those whose permissions it all holds."""
     rows = call.db.query("SELECT * FROM apikey WHERE workspaceId = ? ORDER BY updatedDate DESC, rowid DESC",
                          (call.workspace_id,))
-    return [_shaper(call, plain)(row) for row in rows]
+    identity = call.identity
+    if identity is None or identity.unrestricted:
+        return rows
+    return [row for row in rows if set(json.loads(row["permissions"] or "[]")) <= identity.permissions]
 
 
-def _permissions(body: dict[str, Any], fn: str) -> list[str]:
-    """Flowise's checks: a non-empty list of strings (412 otherwise), none of them ``workspace:*`` or
-    ``admin:*`` (400): those belong to users, never to keys."""
+def _all_keys(call: Call, plain: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return [_shaper(call, plain)(row) for row in _visible_rows(call)]
+
+
+def _permissions(call: Call, body: dict[str, Any], fn: str) -> list[str]:
+    """Flowise's checks, in its order: a non-empty list of strings (412 otherwise), none of them
+    ``workspace:*`` or ``admin:*`` (400: those belong to users, never to keys), and none the calling key
+    lacks (400: a key cannot hand out more than it holds)."""
     permissions = body.get("permissions")
     if not isinstance(permissions, list) or not permissions or not all(isinstance(p, str) for p in permissions):
         raise FlowiseError(412, _PERMISSIONS_MESSAGE.format(fn=fn))
+    verb = "create" if fn == "createApiKey" else "update"
     if any(p.startswith(_RESERVED) for p in permissions):
-        raise FlowiseError(400, "Cannot create API key with workspace or admin permissions")
+        raise FlowiseError(400, f"Cannot {verb} API key with workspace or admin permissions")
+    identity = call.identity
+    if identity is not None and not identity.unrestricted and not set(permissions) <= identity.permissions:
+        raise FlowiseError(400, f"Cannot {verb} API key with permissions that exceed your own permissions")
     return permissions
 
 
@@ -76,23 +95,31 @@ def _key_name(body: dict[str, Any], fn: str) -> str:
 
 @operation("getAllApiKeys")
 async def get_all_api_keys(call: Call) -> Any:
-    return listing(call, "apikey", _shaper(call))
+    """The keys the caller may see; ``{data, total}`` when both ``page`` and ``limit`` are given."""
+    rows, shape = _visible_rows(call), _shaper(call)
+    page, limit = call.query.get("page"), call.query.get("limit")
+    if page and limit:
+        count, offset = page_window(page, limit)
+        return {"data": [shape(row) for row in rows[offset:offset + count]], "total": len(rows)}
+    return [shape(row) for row in rows]
 
 
 @operation("createApiKey")
 async def create_api_key(call: Call) -> Any:
     body = call.body or {}
     name = _key_name(body, "createApiKey")
-    row, plain = _ring(call).create(name, _permissions(body, "createApiKey"))
+    row, plain = _ring(call).create(name, _permissions(call, body, "createApiKey"))
     return _all_keys(call, {row["id"]: plain})
 
 
 @operation("updateApiKey")
 async def update_api_key(call: Call) -> Any:
-    row = load_entity(call, "apikey", "ApiKey {id} not found", where="apikeyService.updateApiKey")
+    """Flowise checks the body (412, then 400) before it looks the key up (404)."""
     body = call.body or {}
-    update_entity(call, "apikey", row, {"keyName": _key_name(body, "updateApiKey"),
-                                        "permissions": json.dumps(_permissions(body, "updateApiKey"))})
+    name = _key_name(body, "updateApiKey")
+    permissions = _permissions(call, body, "updateApiKey")
+    row = load_entity(call, "apikey", "ApiKey {id} not found", where="apikeyService.updateApiKey")
+    update_entity(call, "apikey", row, {"keyName": name, "permissions": json.dumps(permissions)})
     _ring(call).forget()
     return _all_keys(call)
 

@@ -2,7 +2,7 @@
 
 ``POST /leads`` is public. Flowise copies the body onto a ``Lead`` entity, generates ``chatId`` when it is
 absent and saves; only ``chatflowid``, ``chatId``, ``name``, ``email`` and ``phone`` are columns, so only
-they are kept (flowise-reference.md §D). Flowise lets a missing ``chatflowid`` reach the database (500
+they are kept (docs/resources.md#leads). Flowise lets a missing ``chatflowid`` reach the database (500
 ``NOT NULL constraint failed``); the contract answers 400 naming the field, which the spec's required
 ``chatflowid`` already gives before this handler runs. ``GET /leads/{id}`` lists a chatflow's leads, oldest
 first; under ``--quirks flowise-3.1`` it answers the real server's 404 ``workspace undefined``

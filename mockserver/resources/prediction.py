@@ -1,7 +1,7 @@
 """``POST /prediction/{id}``: run a chatflow or agentflow on the fake LLM, as JSON or as Flowise's SSE stream.
 
-Order of checks, as in Flowise's controller (flowise-reference.md §C.1): the chatflow lookup (400 for a
-non-UUID id, 404 for an unknown one), then the request itself (faults.py headers, then inputs.py: every
+Order of checks, as in Flowise's controller (docs/prediction.md#order-of-checks): the chatflow lookup
+(400 for a non-UUID id, 404 for an unknown one), then the request itself (faults.py headers, then inputs.py: every
 malformed part is a 4xx before anything is stored or streamed), then the chatflow-bound key, then the
 run. By contract a bad key is 401 before any stream opens; under ``--quirks`` it is the real server's
 500, which on a stream arrives as an ``error`` event then ``end`` (deviation ``flow-key-500``).
@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import json
 import random
-from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -36,15 +35,17 @@ from mockserver.auth import check_chatflow_key
 from mockserver.errors import FlowiseError, flowise_body
 from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_faults, scripted_error
 from mockserver.llm.agentflow import (
-    CUSTOM_FUNCTION,
     HUMAN_INPUT,
     AgentflowContext,
+    AgentflowResult,
     ExecutedNode,
+    FlowRunner,
     NodeFailure,
     Resume,
     run_agentflow,
 )
 from mockserver.llm.answer import Prompt, compose, follow_up_prompts, tokenize
+from mockserver.llm.budget import Budget
 from mockserver.llm.exchange import Exchange, save_execution
 from mockserver.llm.flow import FlowProfile, api_override_enabled, follow_ups_enabled, read_profile
 from mockserver.llm.inputs import PredictionInput, SubmittedFile, read_prediction
@@ -78,8 +79,8 @@ _CANCELLED = "Flow execution was cancelled"
 def load_chatflow(call: Call, chatflow_id: Any) -> dict[str, Any]:
     """The chatflow row, or Flowise's 400 ``Invalid Chatflow ID`` / 404 ``... not found in the database!``.
 
-    A real Flowise answers the unknown id with 404 on this route (flowise-observed.md §7.2), so there is
-    no quirk to reproduce here.
+    A real Flowise answers the unknown id with 404 on this route (docs/prediction.md#order-of-checks),
+    so there is no quirk to reproduce here.
     """
     text = str(chatflow_id or "")
     parts = text.split("-")
@@ -225,11 +226,14 @@ class ChatflowRun:
 
 
 class AgentflowRun:
-    """An AgentflowV2 run: executed nodes, the answer of the last one, an execution row."""
+    """An AgentflowV2 run: executed nodes, the answer of the last one, an execution row. ``budget`` is the
+    prediction's (a flow an Execute Flow node calls spends its caller's); ``streamed`` says the answer is a
+    stream, which resends the executed data after each node."""
 
     def __init__(self, call: Call, chatflow: dict[str, Any], inp: PredictionInput, chat_id: str,
-                 rule: Rule | None, chat_type: str) -> None:
+                 rule: Rule | None, chat_type: str, *, budget: Budget | None = None, streamed: bool = False) -> None:
         self.call = call
+        budget = budget if budget is not None else _budget(call)
         profile = read_profile(chatflow, inp.overrides if api_override_enabled(chatflow) else None)
         self.chatflow = chatflow
         self.session_id = inp.override_session_id or chat_id
@@ -253,9 +257,9 @@ class AgentflowRun:
             variables=_variables(call, profile.var_names, inp.variables), attachments=tuple(inp.attachments()),
             form=inp.form, seed=call.settings.llm_seed, answer_tokens=call.settings.answer_tokens,
             question_given=inp.question is not None, chatflow_id=chatflow["id"], persisted_state=persisted,
-            stored_turns=len(stored), execute_flow=_flow_caller(call, chat_id))
+            stored_turns=len(stored), execute_flow=_flow_caller(call, chat_id, budget), budget=budget)
         self.resumed = resume is not None
-        self.result = run_agentflow(profile, ctx, resume)
+        self.result = run_agentflow(profile, ctx, resume, streamed=streamed)
         if rule is not None and rule.answer is not None and self.result.nodes:
             last = self.result.nodes[-1]
             self.result.text = rule.render(asked) or " "
@@ -320,6 +324,7 @@ class AgentflowRun:
 
     def plan(self, timing: Timing) -> StreamPlan:
         nodes = self.result.nodes
+        executed_frames = _executed_frames(self.result)
         steps: list[Any] = [flowise_frame("agentFlowEvent", "INPROGRESS")]
         for index, run in enumerate(nodes):
             ident = {"nodeId": run.node.id, "nodeLabel": run.node.label}
@@ -331,7 +336,7 @@ class AgentflowRun:
                 steps.append(Tokens(chunks, lambda _i, chunk: flowise_frame("token", chunk), first=first))
             steps.extend(flowise_frame(name, data) for name, data in run.trailing)
             steps.append(_ended(run))
-            steps.append(flowise_frame("agentFlowExecutedData", self.result.executed_data(index + 1)))
+            steps.append(executed_frames[index])
             steps.extend(flowise_frame(name, data) for name, data in run.after)
 
         def finish() -> list[bytes]:
@@ -364,10 +369,19 @@ _flow_depth: ContextVar[int] = ContextVar("flow_depth", default=0)
 _MAX_FLOW_DEPTH = 10
 
 
-def _flow_caller(call: Call, chat_id: str) -> Callable[[str, str, Any], dict[str, Any]]:
+def _budget(call: Call) -> Budget:
+    """A prediction's agentflow work budget, from the settings (``--agentflow-max-*``)."""
+    settings = call.settings
+    return Budget(max_nodes=settings.agentflow_max_nodes, max_iteration_items=settings.agentflow_max_iteration_items,
+                  max_loop_turns=settings.agentflow_max_loop_turns,
+                  max_answer_bytes=settings.agentflow_max_answer_size)
+
+
+def _flow_caller(call: Call, chat_id: str, budget: Budget) -> FlowRunner:
     """What an Execute Flow node calls: another chatflow's prediction on this server, with the same
     ``chatId``, answered and stored as if it had come over HTTP (Flowise posts it to its own base URL).
-    A prediction that fails answers its error body, which the node takes as its answer, as Flowise's does."""
+    A prediction that fails answers its error body, which the node takes as its answer, as Flowise's does.
+    An agentflow called spends the caller's ``budget``."""
 
     def execute(flow_id: str, question: str, override: Any) -> dict[str, Any]:
         depth = _flow_depth.get()
@@ -380,8 +394,9 @@ def _flow_caller(call: Call, chat_id: str) -> Callable[[str, str, Any], dict[str
             if override is not None:
                 body["overrideConfig"] = override
             inp = read_prediction(body, [], size_limit=call.settings.file_size_limit)
-            run_class = AgentflowRun if chatflow.get("type") == "AGENTFLOW" else ChatflowRun
-            return run_class(call, chatflow, inp, chat_id, None, "EXTERNAL").json()
+            if chatflow.get("type") == "AGENTFLOW":
+                return AgentflowRun(call, chatflow, inp, chat_id, None, "EXTERNAL", budget=budget).json()
+            return ChatflowRun(call, chatflow, inp, chat_id, None, "EXTERNAL").json()
         except FlowiseError as exc:
             return flowise_body(exc.status, exc.message)
         finally:
@@ -394,6 +409,30 @@ def _ended(run: ExecutedNode) -> bytes:
     """``nextAgentFlow`` for a node that has run: its status, and its error when it failed."""
     return flowise_frame("nextAgentFlow", {"nodeId": run.node.id, "nodeLabel": run.node.label, "status": run.status,
                                            **({"error": run.error} if run.error is not None else {})})
+
+
+_EXECUTED_HEAD = b'message:\ndata:{"event":"agentFlowExecutedData","data":['
+_EXECUTED_TAIL = b"]}\n\n"
+
+
+def _executed_frames(result: AgentflowResult) -> list[bytes]:
+    """The ``agentFlowExecutedData`` event after each node: the executed data so far, which Flowise resends
+    whole every time. Each entry is serialised once and the frames are cut from the growing bytes, so they
+    cost what they weigh (the budget bounds that) instead of a serialisation per entry per frame."""
+    try:
+        data = bytearray(b",".join(_entry_bytes(e) for e in result.prior))
+        frames = []
+        for node in result.nodes:
+            for entry in node.entries():
+                data += b"," + _entry_bytes(entry) if data else _entry_bytes(entry)
+            frames.append(_EXECUTED_HEAD + bytes(data) + _EXECUTED_TAIL)
+        return frames
+    except UnicodeEncodeError:  # a lone surrogate: flowise_frame escapes the whole event, as JSON.stringify does
+        return [flowise_frame("agentFlowExecutedData", result.executed_data(i + 1)) for i in range(len(result.nodes))]
+
+
+def _entry_bytes(entry: dict[str, Any]) -> bytes:
+    return json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _inner_frames(children: list[ExecutedNode]) -> list[bytes]:
@@ -485,12 +524,6 @@ async def _read_files(call: Call) -> list[SubmittedFile]:
     return files
 
 
-def _runs_code(chatflow: dict[str, Any]) -> bool:
-    """An agentflow with a Custom Function is run off the event loop: its JavaScript may take seconds, and
-    the other requests must not wait for it (the database serialises the two threads' statements)."""
-    return chatflow.get("type") == "AGENTFLOW" and CUSTOM_FUNCTION in str(chatflow.get("flowData") or "")
-
-
 def _reported_in_stream(call: Call, exc: FlowiseError, streaming: bool) -> bool:
     """Under quirks, a 500 raised while Flowise builds the flow reaches a streaming client as an ``error``
     event in the stream it already opened, not as an HTTP error."""
@@ -550,12 +583,15 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
             return _error_stream(failure.message)
         raise failure
     _store_uploads(call, chatflow["id"], chat_id, inp)
-    run_class = AgentflowRun if chatflow.get("type") == "AGENTFLOW" else ChatflowRun
+    # An agentflow runs off the event loop (a big or slow one holds up no other request), and so do its
+    # answer and stream plan, which serialise its executed data; the database serialises the threads' statements.
+    agentflow = chatflow.get("type") == "AGENTFLOW"
     try:
-        if _runs_code(chatflow):
-            run = await asyncio.to_thread(run_class, call, chatflow, inp, chat_id, rule, chat_type)
+        if agentflow:
+            run: AgentflowRun | ChatflowRun = await asyncio.to_thread(
+                AgentflowRun, call, chatflow, inp, chat_id, rule, chat_type, streamed=streaming)
         else:
-            run = run_class(call, chatflow, inp, chat_id, rule, chat_type)
+            run = ChatflowRun(call, chatflow, inp, chat_id, rule, chat_type)
     except FlowiseError as exc:
         if _reported_in_stream(call, exc, streaming):
             return _error_stream(exc.message)
@@ -563,11 +599,12 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     timing = faults.timing(call.settings)
     settings = call.settings
     if not streaming and timing.instant:
-        return run.json()
+        return await asyncio.to_thread(run.json) if agentflow else run.json()
     rng = random.Random(_seed(chatflow["id"], chat_id, inp.question, call.settings.llm_seed))
     if streaming:
+        plan = await asyncio.to_thread(run.plan, timing) if agentflow else run.plan(timing)
         control = register_stream(call.state.extras, f"{chatflow['id']}_{chat_id}")
-        frames = paced_frames(run.plan(timing), timing=timing, rng=rng, extras=call.state.extras,
+        frames = paced_frames(plan, timing=timing, rng=rng, extras=call.state.extras,
                               heartbeat_s=settings.heartbeat_s, max_concurrent=settings.max_concurrent,
                               control=control, cut_after=faults.abort_after, anchor=received)
         return EventStreamResponse(frames)
@@ -578,7 +615,7 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
         delay = deadline - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-    return run.json()
+    return await asyncio.to_thread(run.json) if agentflow else run.json()
 
 
 @operation("createPrediction")

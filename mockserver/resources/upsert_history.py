@@ -3,8 +3,8 @@
 Flowise stores ``result`` and ``flowData`` as JSON text and parses both on the way out. A record's
 ``chatflowid`` is a chatflow id (``POST /vector/upsert/{id}``) or a document store id (the document
 store's upsert), so the listing accepts either; anything else is 404, as the controller checks it before
-the service (flowise-reference.md §D). The delete route is ``PATCH /upsert-history`` with ``{"ids": [...]}``:
-the upstream documentation's ``PATCH /upsert-history/{id}`` does not exist.
+the service (docs/resources.md#upsert-history). The delete route is ``PATCH /upsert-history`` with
+``{"ids": [...]}``: the upstream documentation's ``PATCH /upsert-history/{id}`` does not exist.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 One connection per mock process, in autocommit mode, WAL journal and ``synchronous=FULL``: a statement
 returns only once SQLite has made it durable, so a ``kill -9`` at any moment loses no acknowledged write
-(DESIGN.md, "Real state"). Multi-statement writes go through ``transaction()``. Handlers run on the event
+(docs/README.md#real-state). Multi-statement writes go through ``transaction()``. Handlers run on the event
 loop thread, so a lock only guards the rare call from a worker thread.
 """
 
@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +20,16 @@ from typing import Any
 
 from mockserver.store.schema import SCHEMA
 
-__all__ = ["Database", "json_object", "json_value", "new_id", "now_iso", "page_window", "to_json_text"]
+__all__ = ["Database", "UnknownColumnError", "json_object", "json_value", "new_id", "now_iso", "page_window", "to_json_text"]
 
 #: SQLite's largest integer; LIMIT/OFFSET beyond it overflow the driver.
 SQLITE_MAX = 2**63 - 1
 
 Params = Sequence[Any] | dict[str, Any]
+
+
+class UnknownColumnError(ValueError):
+    """A row named a column its table does not have (and so would have put foreign text into SQL)."""
 
 
 _random_pool = bytearray()
@@ -100,6 +104,7 @@ class Database:
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
+        self._columns: dict[str, frozenset[str]] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -124,8 +129,26 @@ class Database:
             row = self._conn.execute(sql, params).fetchone()
         return row[0] if row is not None else None
 
+    def columns(self, table: str) -> frozenset[str]:
+        """The columns of ``table`` as the schema declares them (empty for a table that does not exist)."""
+        if table not in self._columns:
+            with self._lock:
+                names = self._conn.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
+            self._columns[table] = frozenset(r[0] for r in names)
+        return self._columns[table]
+
+    def check_columns(self, table: str, names: Iterable[str]) -> None:
+        """Column names reach SQL text, never as parameters: only the schema's own names may pass."""
+        known = self.columns(table)
+        if not known:
+            raise UnknownColumnError(f"no table {table!r}")
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise UnknownColumnError(f"unknown fields: {', '.join(unknown)}")
+
     def insert(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Insert ``row`` (column names are Flowise's field names) and return it."""
+        self.check_columns(table, row)
         cols = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
         self.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', list(row.values()))
@@ -134,6 +157,7 @@ class Database:
     def update(self, table: str, key: str, changes: dict[str, Any]) -> int:
         if not changes:
             return 0
+        self.check_columns(table, changes)
         sets = ", ".join(f'"{c}" = ?' for c in changes)
         return self.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?', [*changes.values(), key])
 

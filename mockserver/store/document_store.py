@@ -2,8 +2,8 @@
 
 Flowise keeps a store's loader entries as one JSON string column (``loaders``) and their chunks as rows of
 ``document_store_file_chunk``; the vectors live in the fake vector store under the store id. Two shapes
-leave the server (flowise-reference.md §D): ``POST /document-store/store`` answers the raw entity (JSON
-columns still strings), every other read answers the DTO (JSON parsed, ``totalChars``/``totalChunks``
+leave the server (docs/resources.md#document-stores): ``POST /document-store/store`` answers the raw
+entity (JSON columns still strings), every other read answers the DTO (JSON parsed, ``totalChars``/``totalChunks``
 added, ``STALE`` when a loader is not ``SYNC``). Chunk pages hold 50 chunks, as in Flowise.
 """
 

@@ -1,4 +1,4 @@
-"""The mock's tables: Flowise's entities (flowise-reference.md §D), with Flowise's field names as columns.
+"""The mock's tables: Flowise's entities (docs/resources.md), with Flowise's field names as columns.
 
 Column names equal the JSON field names so a row is already the shape Flowise serialises. JSON-string
 columns hold text exactly as Flowise stores it. Booleans are SQLite integers; handlers convert them.

@@ -21,6 +21,8 @@ import pytest
 from conformance.embedded import EmbeddedMock
 from conformance.fixtures import direct_reply_flow_data
 
+pytestmark = pytest.mark.slow  # every test reads one whole flowise-conformance run against a mock
+
 FLOW, TOOL, VARIABLE, ASSISTANT, STORE = (str(uuid.uuid4()) for _ in range(5))
 MESSAGE, ANSWER, FEEDBACK, LEAD = (str(uuid.uuid4()) for _ in range(4))
 SEED: dict[str, list[dict[str, Any]]] = {

@@ -80,6 +80,7 @@ def test_each_defect_is_caught(breakage: Breakage, modules: list[str], caught: t
     assert API_KEY not in (tmp_path / "results.json").read_text(), "the key never reaches a report"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("breakage", "expected_status"), [(Breakage(), "pass"), (Breakage(version_500=True), "fail")])
 def test_schema_layer_catches_a_500(breakage: Breakage, expected_status: str, tmp_path: Path) -> None:
     """schemathesis over the `version` tag only: a 500 fails `not_a_server_error`, a clean server passes."""

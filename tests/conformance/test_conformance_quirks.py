@@ -26,6 +26,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("strict", "code"), [(False, ExitCode.OK), (True, ExitCode.FAILED)])
 def test_known_deviations_are_recognised(strict: bool, code: ExitCode, tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLOWISE_")}

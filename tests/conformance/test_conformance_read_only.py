@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conformance_harness import run_suite
 from fakeflowise import API_KEY, serving
 
 
+@pytest.mark.slow
 def test_read_only_sends_only_reads(tmp_path: Path) -> None:
     log: list[tuple[str, str]] = []
     with serving(log=log) as url:

@@ -1,7 +1,7 @@
 """A small Flowise stand-in for testing `flowise-load` and for the bare-endpoint benchmark baseline.
 
 The load tool must be testable before (and independently of) the real mock: this app speaks just enough
-of Flowise's wire format (see /work/shared/flowise-notes.md) to drive every load profile. Streaming
+of Flowise's wire format (see docs/streaming.md#frame-format) to drive every load profile. Streaming
 frames are byte-for-byte Flowise's `message:\\ndata:{...}\\n\\n`, with a configurable time to first
 token and inter-token latency so the harness can be calibrated against known values.
 

@@ -7,7 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from starlette.testclient import TestClient
+import httpx
 
 STUB = Path(__file__).resolve().with_name("stub_server.py")
 
@@ -20,11 +20,11 @@ def _stub_app():
     return module.create_app(module.StubTiming())
 
 
-def test_bare_stored_writes_the_question_and_the_answer_as_the_mock_does() -> None:
+async def test_bare_stored_writes_the_question_and_the_answer_as_the_mock_does() -> None:
     app = _stub_app()
-    with TestClient(app) as client:
-        first = client.post("/bare/stored", json={"question": "What is Flowise?"}).json()
-        second = client.post("/bare/stored", json={"question": "And then?"}).json()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stub") as client:
+        first = (await client.post("/bare/stored", json={"question": "What is Flowise?"})).json()
+        second = (await client.post("/bare/stored", json={"question": "And then?"})).json()
     rows = app.state.store.query('SELECT id, role, content, chatId, sessionId, seq FROM "chat_message" ORDER BY seq')
     assert [(r["role"], r["content"]) for r in rows] == [
         ("userMessage", "What is Flowise?"), ("apiMessage", "bare"), ("userMessage", "And then?"), ("apiMessage", "bare")]

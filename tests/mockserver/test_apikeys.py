@@ -115,3 +115,27 @@ async def test_auth(client, key_headers) -> None:
     assert (await client.get("/apikey", headers=viewer)).status_code == 200
     response = await client.post("/apikey", json={"keyName": "x", "permissions": ["tools:view"]}, headers=viewer)
     assert response.status_code == 403 and response.json() == {"message": "Forbidden"}
+
+
+async def test_a_key_cannot_grant_more_than_it_holds(client, admin_headers, key_headers, expect_error) -> None:
+    """A scoped key may create and update keys within its own permissions only (400 beyond them, before
+    the lookup), and lists only the keys whose permissions it all holds: itself and those below it."""
+    scoped = await key_headers("apikeys:view", "apikeys:create", "apikeys:update", "tools:view", "tools:create",
+                               name="scoped")
+    response = await client.post("/apikey", json={"keyName": "child", "permissions": ["tools:view"]}, headers=scoped)
+    assert response.status_code == 200, response.text
+    assert sorted(k["keyName"] for k in response.json()) == ["child", "scoped"]
+    expect_error(await client.post("/apikey", json={"keyName": "x", "permissions": ["tools:view", "credentials:view"]},
+                                   headers=scoped), 400, "Cannot create API key with permissions that exceed your own permissions")
+    child = await key_id(client, admin_headers, "child")
+    expect_error(await client.put(f"/apikey/{child}", json={"keyName": "child", "permissions": ["tools:delete"]},
+                                  headers=scoped), 400, "Cannot update API key with permissions that exceed your own permissions")
+    expect_error(await client.put(f"/apikey/{MISSING}", json={"keyName": "x", "permissions": ["tools:delete"]},
+                                  headers=scoped), 400, "Cannot update API key with permissions that exceed your own permissions")
+    expect_error(await client.put(f"/apikey/{MISSING}", json={"keyName": "x", "permissions": ["tools:view"]},
+                                  headers=scoped), 404)
+    listed = (await client.get("/apikey", headers=scoped)).json()
+    assert sorted(k["keyName"] for k in listed) == ["child", "scoped"]
+    page = (await client.get("/apikey", params={"page": 1, "limit": 1}, headers=scoped)).json()
+    assert page["total"] == 2 and len(page["data"]) == 1
+    assert {k["keyName"] for k in (await client.get("/apikey", headers=admin_headers)).json()} >= {"admin", "scoped"}

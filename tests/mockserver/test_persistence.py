@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -36,8 +35,19 @@ def start(db: Path, port: int) -> subprocess.Popen[bytes]:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
-    proc.kill()
+    stop(proc)
     raise RuntimeError("flowise-mock did not start in 30 s")
+
+
+def stop(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGKILL) -> int:
+    """Send ``sig``, wait for the exit and close the stderr pipe; return the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=15)
+    finally:
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 @pytest.fixture
@@ -54,15 +64,13 @@ def test_restart_serves_everything_created_before(db: Path) -> None:
             "name": "kept", "type": "CHATFLOW", "flowData": '{"nodes":[],"edges":[]}'}).json()
         var = httpx.post(f"{base}/variables", headers=AUTH, json={"name": "kept", "value": "1", "type": "static"}).json()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
+        assert stop(proc, signal.SIGTERM) == 0
     proc = start(db, port)
     try:
         assert httpx.get(f"{base}/chatflows/{flow['id']}", headers=AUTH).json()["name"] == "kept"
         assert var["id"] in [v["id"] for v in httpx.get(f"{base}/variables", headers=AUTH).json()]
     finally:
-        proc.kill()
-        proc.wait()
+        stop(proc)
 
 
 def test_kill_9_mid_writes_loses_no_acknowledged_write(db: Path) -> None:
@@ -70,12 +78,12 @@ def test_kill_9_mid_writes_loses_no_acknowledged_write(db: Path) -> None:
     proc = start(db, port)
     base = f"http://127.0.0.1:{port}/api/v1"
     acknowledged: list[str] = []
-    stop = threading.Event()
+    done = threading.Event()
 
     def writer() -> None:
         with httpx.Client(headers=AUTH, timeout=5) as client:
             i = 0
-            while not stop.is_set():
+            while not done.is_set():
                 try:
                     r = client.post(f"{base}/variables", json={"name": f"v{i}", "value": str(i), "type": "static"})
                 except httpx.HTTPError:
@@ -89,9 +97,8 @@ def test_kill_9_mid_writes_loses_no_acknowledged_write(db: Path) -> None:
     deadline = time.monotonic() + 20
     while len(acknowledged) < 30 and time.monotonic() < deadline:
         time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    stop.set()
+    stop(proc, signal.SIGKILL)
+    done.set()
     thread.join(timeout=10)
     assert len(acknowledged) >= 30, "the writer made too little progress before the kill"
     proc = start(db, port)
@@ -100,8 +107,7 @@ def test_kill_9_mid_writes_loses_no_acknowledged_write(db: Path) -> None:
         lost = [i for i in acknowledged if i not in stored]
         assert not lost, f"{len(lost)} acknowledged writes lost after kill -9"
     finally:
-        proc.kill()
-        proc.wait()
+        stop(proc)
 
 
 def test_new_ids_are_distinct_version_4_uuids_across_pool_refills() -> None:

@@ -1,6 +1,6 @@
 """A small HTTP server imitating the bootstrap surface of Flowise 3.1.4, on a loopback port.
 
-It behaves as flowise-observed.md §3.3 describes: registration works once, login sets the `token`,
+It behaves as docs/auth.md#headless-bootstrap describes: registration works once, login sets the `token`,
 `refreshToken` and `connect.sid` cookies, `POST /apikey` needs those cookies *and*
 `x-request-from: internal` (or a key with apikeys:create) and answers with the list of every key.
 Chatflows and credentials are kept just enough to test the flow builder; every request is logged.

@@ -21,6 +21,7 @@ from conformance.reference.server import ManagedProcess, ProcessGroup, start_moc
 from conformance.reference.targets import prepare_target
 
 KEY = "sk-fidelity-test"
+pytestmark = pytest.mark.slow  # three mocks and the whole exchange script against two of them
 
 
 @pytest.fixture(scope="module")

@@ -63,3 +63,25 @@ def test_flags_become_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert options.suite is False and options.fidelity is True
     assert options.suite_args == ["--examples", "5", "--timeout", "30"]
     assert options.llm_url == "http://127.0.0.1:1/v1"
+
+
+def test_the_suite_runs_with_a_full_a_scoped_and_a_view_only_key() -> None:
+    """Beside the full-permission run: a team's scoped key, and a view-only key in --read-only."""
+    from conformance.reference.bootstrap import (
+        FULL_PERMISSIONS,
+        SCOPED_PERMISSIONS,
+        Admin,
+        ApiKey,
+        Bootstrapped,
+    )
+
+    keys = Bootstrapped(Admin(), ApiKey("1", "full", "k-full"), ApiKey("2", "view", "k-view"))
+    runs = run.suite_runs(keys, "k-scoped")
+    assert [(r.label, r.api_key, r.folder, r.extra, r.chatflows) for r in runs] == [
+        ("full", "k-full", "conformance", (), True),
+        ("scoped", "k-scoped", "conformance-scoped", (), True),
+        ("view-only-read-only", "k-view", "conformance-view-read-only", ("--read-only",), False),
+    ]
+    assert runs[0].triage_name == "triage.md" and runs[1].log_name == "suite-scoped.log"
+    assert set(SCOPED_PERMISSIONS) < set(FULL_PERMISSIONS)
+    assert not [p for p in SCOPED_PERMISSIONS if p.startswith(("credentials:", "apikeys:", "evaluations:"))]

@@ -1,0 +1,61 @@
+"""How the mock is served: uvicorn's settings, plus a deadline for request headers that uvicorn lacks.
+
+uvicorn times out idle keep-alive connections but not a client that opens a connection and trickles its
+headers for ever (slowloris): a thousand of those hold a thousand sockets. Here the headers of each
+request must be in within ``header_timeout_s`` of the connection opening or of the previous response;
+otherwise the connection is closed. The body has its own deadline (bodylimit.py).
+
+``X-Forwarded-For`` is not trusted by uvicorn here (it trusts loopback peers by default): the mock reads
+it itself, only with ``NUMBER_OF_PROXIES`` set, as Flowise does (ratelimit.client_ip).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from mockserver.settings import MockSettings
+
+__all__ = ["build_server", "header_deadline_protocol"]
+
+
+def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
+    """uvicorn's HTTP/1.1 protocol, closing a connection whose next request's headers are late."""
+
+    class HeaderDeadlineProtocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+            self._header_timer = self.loop.call_later(timeout_s, self._late)
+
+        def _late(self) -> None:
+            waiting = self.cycle is None or self.cycle.response_complete
+            if waiting and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadlineProtocol
+
+
+def build_server(app: Any, settings: MockSettings, *, log_level: str = "warning") -> uvicorn.Server:
+    """The uvicorn server for the mock ``app`` on ``settings.host:settings.port``."""
+    return uvicorn.Server(uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=log_level, access_log=False,
+        timeout_graceful_shutdown=2, proxy_headers=False, http=header_deadline_protocol(settings.header_timeout_s)))
