@@ -97,6 +97,9 @@ class TargetClient:
             timeout=httpx.Timeout(profile.timeout),
             follow_redirects=False,
             transport=transport,
+            # TLS as `tls.py` decides (schemathesis gets the same); HTTP/2 when the target offers it.
+            verify=profile.tls.httpx_verify(),
+            http2=_http2_available(),
             headers={"User-Agent": "flowise-conformance"},
         )
         self.last: Exchange | None = None
@@ -297,6 +300,13 @@ class TargetClient:
             error=error,
             exchange=exchange,
         )
+
+
+def _http2_available() -> bool:
+    """HTTP/2 is offered (ALPN) when the `h2` package is installed; a proxy in front may accept it."""
+    import importlib.util
+
+    return importlib.util.find_spec("h2") is not None
 
 
 @contextmanager

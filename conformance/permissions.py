@@ -238,7 +238,7 @@ class KeyPermissions:
             with self._lock:
                 refusal = self.refusals.get(op.operation_id)
             how = refusal.how if refusal else ("the key's permissions do not include it" if self.exact
-                                              else "the target refused it to this key before")
+                                              else "the target refused these permissions to this key earlier")
         return OutOfReach(op.operation_id, op.permissions, how)
 
     def check(self, operation: Operation | None) -> None:

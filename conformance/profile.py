@@ -3,7 +3,8 @@
 Precedence, highest first: command-line flags (or their pytest `--flowise-*` twins), environment
 variables (`FLOWISE_URL`, `FLOWISE_API_KEY`, `FLOWISE_CHATFLOW_ID`, `FLOWISE_READ_ONLY`,
 `FLOWISE_EXAMPLES`, `FLOWISE_TIMEOUT`, `FLOWISE_ONLY`, `FLOWISE_REPORT_DIR`, `FLOWISE_JUNIT`,
-`FLOWISE_STRICT`, `FLOWISE_RATE_LIMIT`, `FLOWISE_MAX_BODY`, `FLOWISE_SPEC`, `FLOWISE_SEED`), then the defaults
+`FLOWISE_STRICT`, `FLOWISE_RATE_LIMIT`, `FLOWISE_MAX_BODY`, `FLOWISE_SPEC`, `FLOWISE_SEED`,
+`FLOWISE_CA_BUNDLE` / `SSL_CERT_FILE` / `REQUESTS_CA_BUNDLE`, `FLOWISE_INSECURE`, `FLOWISE_VERSION`), then the defaults
 below. Only the edges (`cli.py`, `plugin.py`) read the environment; they pass it in here.
 
 Capabilities are not assumed: `probe.py` and `fixtures.py` find them out, and every test that needs
@@ -19,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from conformance.errors import ConfigError
+from conformance.tls import TlsSettings, resolve_tls
 
 __all__ = [
     "DEFAULT_EXAMPLES",
@@ -153,6 +155,10 @@ class TargetProfile:
     seed: int | None = None
     spec_path: Path = field(default_factory=default_spec_path)
     run_id: str = ""
+    #: How a `https://` target is trusted (`tls.py`); both layers apply the same settings.
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    #: `--flowise-version`: the Flowise version whose expectations apply, instead of the detected one.
+    flowise_version: str | None = None
     capabilities: Capabilities = field(default_factory=Capabilities)
 
     @property
@@ -237,4 +243,7 @@ def build_profile(options: Mapping[str, object], env: Mapping[str, str], *, run_
         seed=int(_number(seed, name="seed", kind=int, minimum=0)) if _given(seed) else None,
         spec_path=Path(str(spec)) if spec else default_spec_path(),
         run_id=run_id,
+        tls=resolve_tls(options.get("ca_bundle"), options.get("insecure"), env),
+        flowise_version=str(version).strip() if (version := _pick(options, env, "flowise_version", "FLOWISE_VERSION"))
+        else None,
     )

@@ -77,8 +77,8 @@ class Pipeline:
         self.handlers = registry
         self.spec = state.spec
         self.settings = state.settings
-        self.keys: KeyRing = state.extras["keys"]
-        self.limits: RateLimits = state.extras["ratelimits"]
+        self.keys: KeyRing = state.keys
+        self.limits: RateLimits = state.ratelimits
         self.by_path: dict[str, dict[str, Operation]] = {}
         for op in self.spec.operations.values():
             self.by_path.setdefault(op.path, {})[op.method] = op
@@ -447,10 +447,7 @@ def build_state(settings: MockSettings, spec: Spec | None = None,
         workspace_id = new_id()
         db.set_meta("workspaceId", workspace_id)
     state = MockState(settings=settings, db=db, spec=spec, workspace_id=workspace_id)
-    keys = KeyRing(db, workspace_id)
-    state.extras["keys"] = keys
-    state.extras["ratelimits"] = RateLimits()
-    state.extras["metrics"] = Metrics(settings.version)
+    keys = state.keys
     state.admin_key = keys.ensure_admin(settings.api_key) if settings.auth_on else None
     sandbox = Limits(timeout_s=settings.js_timeout_s, memory_bytes=settings.js_memory, workers=settings.js_workers)
     if javascript.limits() != sandbox:
@@ -556,7 +553,7 @@ class MockApp(FastAPI):
         lane = ApiLane(self.pipeline, fallback=super().build_middleware_stack())
         settings = self.pipeline.settings
         limited = BodyLimit(lane, limit=settings.file_size_limit, timeout_s=settings.body_timeout_s)
-        metrics = self.pipeline.state.extras["metrics"]
+        metrics = self.pipeline.state.metrics
         return RequestLog(CORSMiddleware(limited, **self.cors), metrics=metrics, enabled=self.log_requests)
 
 

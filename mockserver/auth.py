@@ -172,7 +172,7 @@ def check_chatflow_key(call: Call, chatflow: dict[str, Any], *, where: str = "pr
     key_id = chatflow.get("apikeyid")
     if not key_id or call.settings.no_auth:
         return
-    ring: KeyRing = call.state.extras["keys"]
+    ring: KeyRing = call.state.keys
     if ring.matches(key_id, key_from_header(call.request.headers.get("authorization"))):
         return
     if call.settings.quirks_on:

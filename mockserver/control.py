@@ -103,7 +103,7 @@ def control_routes(state: MockState) -> list[BaseRoute]:
     def guard(request: Request) -> None:
         if not state.settings.auth_on:
             return
-        identity = state.extras["keys"].identify(key_from_header(request.headers.get("authorization")))
+        identity = state.keys.identify(key_from_header(request.headers.get("authorization")))
         if identity is None:
             raise GateUnauthorizedError()
         if not identity.permissions.issuperset(ALL_PERMISSIONS):
@@ -119,7 +119,7 @@ def control_routes(state: MockState) -> list[BaseRoute]:
         with state.db.transaction():
             for row in keys:
                 state.db.insert("apikey", row)
-        state.extras["ratelimits"].reset()
+        state.ratelimits.reset()
         return JSONResponse({"status": "reset"})
 
     async def seed(request: Request) -> Response:

@@ -190,7 +190,7 @@ class _Completions:
             return self.stream(ident, created, model, chunks, finish, usage if with_usage else None,
                                timing=timing, rng=rng, cut_after=faults.abort_after, anchor=received)
         asked = loop.time()
-        async with generation_slot(self.state.extras, settings.max_concurrent):
+        async with generation_slot(self.state.slots, settings.max_concurrent):
             start = received if loop.time() - asked < 0.001 else loop.time()
             delay = start + timing.total(len(chunks), rng) - loop.time()
             if delay > 0:
@@ -231,7 +231,8 @@ class _Completions:
         steps.append(Finish(closing))
         plan = StreamPlan(steps=steps, on_error=failed, heartbeat=None)
         settings = self.state.settings
-        frames = paced_frames(plan, extras=self.state.extras, heartbeat_s=settings.heartbeat_s,
+        frames = paced_frames(plan, streams=self.state.streams, slots=self.state.slots,
+                              heartbeat_s=settings.heartbeat_s,
                               max_concurrent=settings.max_concurrent, **pacing)
         return EventStreamResponse(frames, headers={"Cache-Control": "no-cache"})
 

@@ -15,43 +15,53 @@ import asyncio
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mockserver.settings import MockSettings
 
 __all__ = ["build_server", "header_deadline_protocol"]
 
 
-def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
-    """uvicorn's HTTP/1.1 protocol, closing a connection whose next request's headers are late."""
+class _HeaderDeadline:
+    """Mixed into uvicorn's HTTP/1.1 protocols (both keep ``loop``, ``transport`` and ``cycle``)."""
 
-    class HeaderDeadlineProtocol(H11Protocol):
-        _header_timer: asyncio.TimerHandle | None = None
+    header_timeout_s = 10.0
+    _header_timer: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm()
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._arm()
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self._arm()
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-            super().connection_lost(exc)
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        super().connection_lost(exc)  # type: ignore[misc]
 
-        def _arm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-            self._header_timer = self.loop.call_later(timeout_s, self._late)
+    def _arm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        self._header_timer = self.loop.call_later(self.header_timeout_s, self._late)
 
-        def _late(self) -> None:
-            waiting = self.cycle is None or self.cycle.response_complete
-            if waiting and not self.transport.is_closing():
-                self.transport.close()
+    def _late(self) -> None:
+        waiting = self.cycle is None or self.cycle.response_complete
+        if waiting and not self.transport.is_closing():
+            self.transport.close()
 
-    return HeaderDeadlineProtocol
+
+def header_deadline_protocol(timeout_s: float) -> type:
+    """uvicorn's fastest HTTP/1.1 protocol (httptools if installed, else h11), closing a connection whose
+    next request's headers are late."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as base  # type: ignore[assignment]
+    return type("HeaderDeadlineProtocol", (_HeaderDeadline, base), {"header_timeout_s": timeout_s})
 
 
 def build_server(app: Any, settings: MockSettings, *, log_level: str = "warning") -> uvicorn.Server:

@@ -1,4 +1,4 @@
-"""MockState: what one running mock holds besides its settings (db, spec, limiter, live streams).
+"""MockState: what one running mock holds besides its settings (db, spec, keys, limiter, live streams).
 
 Built once by ``create_app`` and reached by handlers as ``call.state``; nothing here is global, so two
 apps in one process (tests) never share state.
@@ -11,12 +11,18 @@ import tempfile
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from mockserver.auth import KeyRing
+from mockserver.metrics import Metrics
+from mockserver.ratelimit import RateLimits
 from mockserver.settings import MockSettings
 from mockserver.store.db import Database
+from mockserver.streaming import StreamControl
+from mockserver.timing import GenerationSlots
 
 if TYPE_CHECKING:
+    from mockserver.llm.script import Script
     from mockserver.spec import Spec
 
 __all__ = ["MockState"]
@@ -29,9 +35,23 @@ class MockState:
     spec: Spec
     workspace_id: str
     admin_key: str | None = None
-    #: extension slots for subsystems (rate limiter, stream registry, engine, metrics) keyed by name
-    extras: dict[str, Any] = field(default_factory=dict)
     _data_dir: str | None = None
+    #: the API keys of ``db``, with the gate's in-memory cache (auth.py)
+    keys: KeyRing = field(init=False)
+    #: per-chatflow rate-limit windows (ratelimit.py); ``/__mock/reset`` empties them
+    ratelimits: RateLimits = field(init=False, default_factory=RateLimits)
+    #: this app's Prometheus registry (metrics.py)
+    metrics: Metrics = field(init=False)
+    #: running streams by ``<chatflowid>_<chatId>``, for the abort endpoint (streaming.py)
+    streams: dict[str, list[StreamControl]] = field(init=False, default_factory=dict)
+    #: the ``--max-concurrent`` generation slots (timing.py)
+    slots: GenerationSlots = field(init=False, default_factory=GenerationSlots)
+    #: the ``--script`` file as last loaded, re-read when it changes (llm/script.py)
+    script: Script | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.keys = KeyRing(self.db, self.workspace_id)
+        self.metrics = Metrics(self.settings.version)
 
     @property
     def data_dir(self) -> str:

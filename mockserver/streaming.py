@@ -35,7 +35,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockserver.errors import FlowiseError
-from mockserver.timing import Timing, generation_slot
+from mockserver.timing import GenerationSlots, Timing, generation_slot
 
 __all__ = [
     "HEARTBEAT",
@@ -46,6 +46,7 @@ __all__ = [
     "Frames",
     "StreamControl",
     "StreamPlan",
+    "StreamRegistry",
     "Tokens",
     "abort_streams",
     "flowise_frame",
@@ -62,7 +63,6 @@ OPENAI_DONE = b"data: [DONE]\n\n"
 SSE_HEADERS: Mapping[str, str] = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 #: Longest single sleep while waiting for a token, so an abort is noticed promptly even with a long TTFT.
 _ABORT_POLL_S = 0.2
-_REGISTRY = "streams.active"
 #: A token this close to its deadline is due. uvloop's clock and timers count whole milliseconds, so a
 #: sleep woken just short of the deadline would otherwise re-sleep for "0 ms" and spin until the clock
 #: ticks (hundreds of loop turns per token); asyncio's own timers allow the same slack.
@@ -70,7 +70,7 @@ _CLOCK_SLACK_S = 0.001
 
 
 #: ``json.dumps(text, ensure_ascii=False)`` for a string, the encoder's own C routine.
-_json_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _compact_json(value: Any) -> bytes:
@@ -144,15 +144,18 @@ class StreamControl:
         self.aborted = True
 
 
-def register_stream(extras: dict[str, Any], key: str) -> StreamControl:
+#: One app's running streams by ``<chatflowid>_<chatId>`` (``MockState.streams``).
+StreamRegistry = dict[str, list[StreamControl]]
+
+
+def register_stream(streams: StreamRegistry, key: str) -> StreamControl:
     """Register a running stream under ``<chatflowid>_<chatId>`` (call ``unregister`` via ``paced_frames``)."""
     control = StreamControl(key)
-    extras.setdefault(_REGISTRY, {}).setdefault(key, []).append(control)
+    streams.setdefault(key, []).append(control)
     return control
 
 
-def _unregister(extras: dict[str, Any], control: StreamControl) -> None:
-    active: dict[str, list[StreamControl]] = extras.get(_REGISTRY, {})
+def _unregister(active: StreamRegistry, control: StreamControl) -> None:
     controls = active.get(control.key, [])
     if control in controls:
         controls.remove(control)
@@ -160,9 +163,9 @@ def _unregister(extras: dict[str, Any], control: StreamControl) -> None:
         active.pop(control.key, None)
 
 
-def abort_streams(extras: dict[str, Any], key: str) -> int:
+def abort_streams(streams: StreamRegistry, key: str) -> int:
     """Abort every running stream registered under ``key``; returns how many there were."""
-    controls = list(extras.get(_REGISTRY, {}).get(key, []))
+    controls = list(streams.get(key, []))
     for control in controls:
         control.abort()
     return len(controls)
@@ -177,7 +180,8 @@ async def paced_frames(
     *,
     timing: Timing,
     rng: random.Random,
-    extras: dict[str, Any],
+    streams: StreamRegistry,
+    slots: GenerationSlots,
     heartbeat_s: float,
     max_concurrent: int | None = None,
     control: StreamControl | None = None,
@@ -208,7 +212,7 @@ async def paced_frames(
 
     try:
         asked = loop.time()
-        async with generation_slot(extras, max_concurrent):
+        async with generation_slot(slots, max_concurrent):
             start = loop.time()
             if anchor is not None and start - asked < 0.001:
                 start = min(anchor, start)
@@ -269,7 +273,7 @@ async def paced_frames(
             done = True
     finally:
         if control is not None:
-            _unregister(extras, control)
+            _unregister(streams, control)
         if not done:
             drain_finishes()
 

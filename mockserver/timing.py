@@ -15,14 +15,14 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from mockserver.settings import MockSettings
 
-__all__ = ["Timing", "chunk_tokens", "generation_slot", "sleep_until"]
+__all__ = ["GenerationSlots", "Timing", "chunk_tokens", "generation_slot", "sleep_until"]
 
 _LOGNORMAL_SIGMA = 0.5
 
@@ -100,16 +100,24 @@ async def sleep_until(deadline: float) -> None:
         await asyncio.sleep(delay)
 
 
+@dataclass
+class GenerationSlots:
+    """One app's ``--max-concurrent`` semaphore, made on first use and remade when the limit changes."""
+
+    semaphore: asyncio.Semaphore | None = None
+    limit: int | None = None
+
+
 @asynccontextmanager
-async def generation_slot(extras: dict[str, Any], limit: int | None):  # noqa: ANN201 - an async context manager
+async def generation_slot(slots: GenerationSlots, limit: int | None) -> AsyncIterator[None]:
     """Hold one of ``limit`` generation slots (``--max-concurrent``); further generations queue here."""
     if not limit:
         yield
         return
-    semaphore: asyncio.Semaphore | None = extras.get("llm.slots")
-    if semaphore is None or extras.get("llm.slots.limit") != limit:
+    semaphore = slots.semaphore
+    if semaphore is None or slots.limit != limit:
         semaphore = asyncio.Semaphore(limit)
-        extras["llm.slots"] = semaphore
-        extras["llm.slots.limit"] = limit
+        slots.semaphore = semaphore
+        slots.limit = limit
     async with semaphore:
         yield

@@ -46,6 +46,8 @@ def build_config(profile: TargetProfile, *, seed: int | None = None) -> Any:
         "base-url": profile.api_root,
         "request-timeout": profile.timeout,
         "workers": WORKERS,
+        # The same trust as the semantic client's (conformance/tls.py).
+        "tls-verify": profile.tls.requests_verify(),
         "suppress-health-check": ["all"],
         "generation": {
             "mode": "all",

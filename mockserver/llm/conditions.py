@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import regex
+
 __all__ = ["ELSE", "first_fulfilled", "has_number", "holds", "parse_float"]
 
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -36,11 +38,23 @@ def parse_float(value: Any) -> float:
     return float(match.group(0)) if match else 0.0
 
 
+#: How long one ``regex`` condition may search. Flowise's ``new RegExp(b).test(a)`` has no limit (a
+#: backtracking pattern stalls its event loop); here the question cannot stall the mock.
+REGEX_TIMEOUT_S = 1.0
+
+
+class RegexTimeoutError(Exception):
+    """A condition's pattern took too long on the input: the node fails with this message."""
+
+
 def _regex_test(value1: Any, pattern: Any) -> bool:
     try:
-        return re.search(str(pattern or ""), str(value1 or "")) is not None
-    except re.error:
+        return regex.search(str(pattern or ""), str(value1 or ""), timeout=REGEX_TIMEOUT_S,
+                            concurrent=True) is not None
+    except regex.error:
         return False
+    except TimeoutError:
+        raise RegexTimeoutError(f"Error: the condition's regex took longer than {REGEX_TIMEOUT_S:g} s") from None
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {

@@ -157,16 +157,14 @@ def load_script(path: str) -> Script:
     return Script(path=path, rules=rules, mtime=mtime)
 
 
-def script_for(extras: dict[str, Any], path: str | None) -> Script | None:
-    """The loaded script for ``path``, cached in ``state.extras`` and re-read when the file changes."""
+def script_for(cached: Script | None, path: str | None) -> Script | None:
+    """The loaded script for ``path``: ``cached`` (kept in ``MockState.script``) unless the file changed."""
     if not path:
         return None
-    cached: Script | None = extras.get("llm.script")
     try:
         mtime = Path(path).stat().st_mtime
     except OSError:
         mtime = -1.0
     if cached is None or cached.path != path or cached.mtime != mtime:
         cached = load_script(path)
-        extras["llm.script"] = cached
     return cached

@@ -27,7 +27,7 @@ _RESERVED = ("workspace:", "admin:")
 
 
 def _ring(call: Call) -> KeyRing:
-    return call.state.extras["keys"]
+    return call.state.keys
 
 
 def _bound_chatflows(call: Call, key_id: str) -> list[dict[str, Any]]:

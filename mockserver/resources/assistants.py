@@ -44,7 +44,7 @@ async def create_assistant(call: Call) -> Any:
     if not body.get("details"):
         raise FlowiseError(400, "Invalid request body /details: 'details' is a required property")
     saved = insert_entity(call, "assistant", _fields(body), body)
-    call.state.extras["metrics"].count("assistant_created")
+    call.state.metrics.count("assistant_created")
     return saved
 
 

@@ -77,7 +77,7 @@ async def create_chatflow(call: Call) -> Any:
             raise FlowiseError(400, f"Invalid request body /{required}: '{required}' is a required property")
     saved = insert_entity(call, "chat_flow", _fields(body), body)
     counter = "agentflow_created" if saved["type"] in ("AGENTFLOW", "MULTIAGENT") else "chatflow_created"
-    call.state.extras["metrics"].count(counter)
+    call.state.metrics.count(counter)
     return _saved_json(saved)
 
 
@@ -117,7 +117,7 @@ async def delete_chatflow(call: Call) -> Any:
 async def get_chatflow_by_api_key(call: Call) -> Any:
     """Public: the chatflows bound to the key (``apikeyid`` = the key's id), plus the unbound ones unless
     ``keyonly``; Flowise orders them by name. An unknown key is a bare-text 401."""
-    identity = call.state.extras["keys"].identify(call.path["apikey"])
+    identity = call.state.keys.identify(call.path["apikey"])
     if identity is None:
         raise TextError(401, "Unauthorized")
     condition = "apikeyid = ?"

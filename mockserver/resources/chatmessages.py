@@ -111,5 +111,5 @@ async def abort_chat_message(call: Call) -> dict[str, Any]:
     chat_id = str(call.path.get("chatid") or "")
     if not chatflow_id or not chat_id or len(chat_id) > 256:
         raise FlowiseError(400, "Invalid chat abort request")
-    abort_streams(call.state.extras, f"{chatflow_id}_{chat_id}")
+    abort_streams(call.state.streams, f"{chatflow_id}_{chat_id}")
     return {"status": 200, "message": "Chat message aborted"}

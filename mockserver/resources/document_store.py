@@ -254,7 +254,7 @@ def _upsert(call: Call, store: dict[str, Any], item: dict[str, Any], *, refresh:
                   "totalKeys": vectors.count(call.db, store["id"]), "addedDocs": added.added}
         stores.record_upsert(call.db, store["id"], result, loading.upsert_flow_data(store, configs))
         call.db.update("document_store", store["id"], {"status": "UPSERTED", "updatedDate": now_iso()})
-    call.state.extras["metrics"].count("vector_upserted")
+    call.state.metrics.count("vector_upserted")
     return {**result, "docId": entry_id}
 
 

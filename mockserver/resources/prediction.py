@@ -564,7 +564,7 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     failure = _flow_key_failure(call, chatflow, streaming)
     chat_id = inp.chat_id or inp.override_session_id or new_id()
     try:
-        script = script_for(call.state.extras, call.settings.script_file)
+        script = call.state.script = script_for(call.state.script, call.settings.script_file)
     except ScriptError as exc:
         raise FlowiseError(500, f"Error: {BUILD_CHATFLOW} - {exc}") from exc
     rule = script.find(inp.question or "", chatflow["id"]) if script else None
@@ -603,13 +603,13 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     rng = random.Random(_seed(chatflow["id"], chat_id, inp.question, call.settings.llm_seed))
     if streaming:
         plan = await asyncio.to_thread(run.plan, timing) if agentflow else run.plan(timing)
-        control = register_stream(call.state.extras, f"{chatflow['id']}_{chat_id}")
-        frames = paced_frames(plan, timing=timing, rng=rng, extras=call.state.extras,
+        control = register_stream(call.state.streams, f"{chatflow['id']}_{chat_id}")
+        frames = paced_frames(plan, timing=timing, rng=rng, streams=call.state.streams, slots=call.state.slots,
                               heartbeat_s=settings.heartbeat_s, max_concurrent=settings.max_concurrent,
                               control=control, cut_after=faults.abort_after, anchor=received)
         return EventStreamResponse(frames)
     asked = loop.time()
-    async with generation_slot(call.state.extras, settings.max_concurrent):
+    async with generation_slot(call.state.slots, settings.max_concurrent):
         start = received if loop.time() - asked < 0.001 else loop.time()
         deadline = start + timing.total(run.chunk_count(timing), rng)
         delay = deadline - loop.time()

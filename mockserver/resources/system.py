@@ -29,4 +29,4 @@ async def get_version(call: Call) -> Any:
 
 @operation("getMetrics")
 async def get_metrics(call: Call) -> Any:
-    return Response(call.state.extras["metrics"].render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return Response(call.state.metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -35,7 +35,7 @@ async def get_all_tools(call: Call) -> Any:
 async def create_tool(call: Call) -> Any:
     body = call.body or {}
     saved = insert_entity(call, "tool", _fields(body), body)
-    call.state.extras["metrics"].count("tool_created")
+    call.state.metrics.count("tool_created")
     return saved
 
 

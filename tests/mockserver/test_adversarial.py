@@ -28,6 +28,7 @@ import httpx
 import pytest
 from conftest import check_error
 from test_agentflow_budget import iteration
+from test_agentflow_conditions import branching_flow, cond
 from test_agentflow_custom_function import function_flow
 
 from mockserver.jsonbody import MalformedJSONError, parse_json
@@ -222,6 +223,12 @@ def test_an_iteration_over_20000_items_is_refused_small_and_fast(api: httpx.Clie
     response = api.post(f"/prediction/{flow}", json={"question": question})
     message = check_error(response, 500)
     assert "work budget exceeded" in message and len(response.content) < 2_000
+
+
+def test_a_backtracking_regex_condition_fails_the_node_and_stalls_nothing(api: httpx.Client) -> None:
+    flow = create_flow(api, branching_flow(cond("string", "{{ question }}", "regex", "(x+x+)+y")))
+    message = check_error(api.post(f"/prediction/{flow}", json={"question": "x" * 5000}), 500)
+    assert message.endswith("Error: the condition's regex took longer than 1 s"), message
 
 
 # -- 4. one body limit for every route -----------------------------------------------------------------

@@ -136,7 +136,7 @@ async def test_bearer_and_bare_key_both_pass_and_public_needs_none() -> None:
 
 async def test_missing_permission_is_403_forbidden() -> None:
     async with make_client() as client:
-        ring = client._transport.app.state.mock.extras["keys"]  # type: ignore[attr-defined]
+        ring = client._transport.app.state.mock.keys  # type: ignore[attr-defined]
         _, limited = ring.create("viewer", ["chatflows:view"])
         r = await client.post("/api/v1/things", json={"name": "x"}, headers={"Authorization": f"Bearer {limited}"})
         assert r.status_code == 403 and r.json() == {"message": "Forbidden"}

@@ -12,7 +12,6 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from mockserver.auth import KeyRing
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call
 from mockserver.resources.prediction import create_prediction
@@ -259,7 +258,6 @@ def direct_call(tmp_path: Any, body: Any, flow: dict[str, Any], kind: str = "CHA
     db = Database(":memory:")
     state = MockState(settings=MockSettings(db=":memory:", fast=True, data_dir=str(tmp_path), **settings), db=db,
                       spec=None, workspace_id="ws")  # type: ignore[arg-type]
-    state.extras["keys"] = KeyRing(db, "ws")
     flow_id = "11111111-2222-3333-4444-555555555555"
     db.insert("chat_flow", {"id": flow_id, "name": "t", "flowData": json.dumps(flow), "type": kind,
                             "workspaceId": "ws", "createdDate": "2026-01-01T00:00:00.000Z",

@@ -16,6 +16,7 @@ from mockserver.streaming import (
     Finish,
     StreamCut,
     StreamPlan,
+    StreamRegistry,
     Tokens,
     abort_streams,
     flowise_frame,
@@ -23,7 +24,7 @@ from mockserver.streaming import (
     paced_frames,
     register_stream,
 )
-from mockserver.timing import Timing, chunk_tokens
+from mockserver.timing import GenerationSlots, Timing, chunk_tokens
 
 
 def test_frames_are_byte_exact() -> None:
@@ -97,7 +98,7 @@ async def test_plan_plays_in_order_on_schedule() -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
     events = await collect(paced_frames(plan(saved), timing=Timing(ttft=0.03, itl=0.01), rng=random.Random(0),
-                                        extras={}, heartbeat_s=30))
+                                        streams={}, slots=GenerationSlots(), heartbeat_s=30))
     elapsed = loop.time() - start
     assert [e["event"] for e in events] == ["start", "token", "token", "token", "token", "end"]
     assert "".join(e["data"] for e in events if e["event"] == "token") == "a b c d"
@@ -125,7 +126,7 @@ def test_pacing_does_not_spin_on_a_millisecond_clock(monkeypatch: pytest.MonkeyP
 
     async def play() -> list[dict]:
         return await collect(paced_frames(paced, timing=Timing(ttft=0.0073, itl=0.0031), rng=random.Random(0),
-                                          extras={}, heartbeat_s=30))
+                                          streams={}, slots=GenerationSlots(), heartbeat_s=30))
 
     events = uvloop.run(play())
     monkeypatch.undo()
@@ -135,27 +136,27 @@ def test_pacing_does_not_spin_on_a_millisecond_clock(monkeypatch: pytest.MonkeyP
 
 async def test_heartbeat_comments_fill_long_waits() -> None:
     events = await collect(paced_frames(plan([]), timing=Timing(ttft=0.05, itl=0.0), rng=random.Random(0),
-                                        extras={}, heartbeat_s=0.02))
+                                        streams={}, slots=GenerationSlots(), heartbeat_s=0.02))
     assert [e["event"] for e in events][:2] == [":heartbeat", ":heartbeat"]
 
 
 async def test_abort_stops_tokens_and_stores_the_partial_answer() -> None:
     saved: list[str] = []
-    extras: dict = {}
-    control = register_stream(extras, "flow_chat")
-    frames = paced_frames(plan(saved), timing=Timing(ttft=0.0, itl=0.05), rng=random.Random(0), extras=extras,
-                          heartbeat_s=30, control=control)
+    streams: StreamRegistry = {}
+    control = register_stream(streams, "flow_chat")
+    frames = paced_frames(plan(saved), timing=Timing(ttft=0.0, itl=0.05), rng=random.Random(0), streams=streams,
+                          slots=GenerationSlots(), heartbeat_s=30, control=control)
     events = await collect(frames, stop_after=3)  # start, token a, token b
-    assert abort_streams(extras, "flow_chat") == 1
+    assert abort_streams(streams, "flow_chat") == 1
     events += await collect(frames)
     assert [e["event"] for e in events] == ["start", "token", "token", "end"]
     assert saved == ["partial:a b "]
-    assert abort_streams(extras, "flow_chat") == 0  # unregistered when the stream ended
+    assert abort_streams(streams, "flow_chat") == 0  # unregistered when the stream ended
 
 
 async def test_cut_drops_the_stream_but_the_answer_is_still_stored() -> None:
     saved: list[str] = []
-    frames = paced_frames(plan(saved), timing=Timing(), rng=random.Random(0), extras={}, heartbeat_s=30,
+    frames = paced_frames(plan(saved), timing=Timing(), rng=random.Random(0), streams={}, slots=GenerationSlots(), heartbeat_s=30,
                           cut_after=2)
     with pytest.raises(StreamCut):
         await collect(frames)
@@ -163,28 +164,29 @@ async def test_cut_drops_the_stream_but_the_answer_is_still_stored() -> None:
 
 
 async def test_an_error_after_opening_becomes_error_then_end() -> None:
-    events = await collect(paced_frames(plan([], fail=True), timing=Timing(), rng=random.Random(0), extras={},
+    events = await collect(paced_frames(plan([], fail=True), timing=Timing(), rng=random.Random(0), streams={}, slots=GenerationSlots(),
                                         heartbeat_s=30))
     assert events[-2:] == [{"event": "error", "data": "boom"}, {"event": "end", "data": "[DONE]"}]
 
 
 async def test_a_client_that_leaves_still_gets_its_answer_stored() -> None:
     saved: list[str] = []
-    frames = paced_frames(plan(saved), timing=Timing(itl=0.01), rng=random.Random(0), extras={}, heartbeat_s=30)
+    frames = paced_frames(plan(saved), timing=Timing(itl=0.01), rng=random.Random(0), streams={}, slots=GenerationSlots(), heartbeat_s=30)
     await collect(frames, stop_after=2)
     await frames.aclose()
     assert saved == ["full"]
 
 
 async def test_max_concurrent_queues_generations() -> None:
-    extras: dict = {}
+    slots = GenerationSlots()
     order: list[str] = []
 
     async def run(name: str) -> None:
         frames = paced_frames(
             StreamPlan(steps=[Tokens(["x"], lambda _i, c: c.encode()), Finish(lambda: order.append(name) or [])],
                        on_error=lambda m: []),
-            timing=Timing(ttft=0.03), rng=random.Random(0), extras=extras, heartbeat_s=30, max_concurrent=1)
+            timing=Timing(ttft=0.03), rng=random.Random(0), streams={}, slots=slots, heartbeat_s=30,
+            max_concurrent=1)
         async for _ in frames:
             pass
 
