@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--method", default="GET")
     parser.add_argument("--body", default=None, help="JSON body")
+    parser.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
@@ -28,6 +29,7 @@ def main() -> None:
     url = URL(args.url)
     client = HTTPClient.from_url(url, concurrency=args.concurrency, connection_timeout=10, network_timeout=30)
     headers = {"Content-Type": "application/json"} if args.body else {}
+    headers.update(tuple(part.strip() for part in header.split(":", 1)) for header in args.header)
     body = args.body.encode() if args.body else None
     latencies: list[float] = []
     errors = 0

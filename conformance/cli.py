@@ -30,7 +30,8 @@ EPILOG = f"""\
 environment (a flag wins over its variable):
   FLOWISE_URL, FLOWISE_API_KEY, FLOWISE_CHATFLOW_ID (comma-separated), FLOWISE_READ_ONLY,
   FLOWISE_EXAMPLES, FLOWISE_TIMEOUT, FLOWISE_ONLY, FLOWISE_REPORT_DIR, FLOWISE_JUNIT,
-  FLOWISE_STRICT, FLOWISE_RATE_LIMIT, FLOWISE_MAX_BODY, FLOWISE_SPEC, FLOWISE_SEED
+  FLOWISE_STRICT, FLOWISE_RATE_LIMIT, FLOWISE_MAX_BODY, FLOWISE_SPEC, FLOWISE_SEED,
+  FLOWISE_CA_BUNDLE (then SSL_CERT_FILE, REQUESTS_CA_BUNDLE), FLOWISE_INSECURE, FLOWISE_VERSION
 
 exit codes:
 {help_table()}
@@ -40,6 +41,7 @@ examples:
   flowise-conformance reference --help                 the same against a real Flowise installed locally
   flowise-conformance https://flowise.example.com --api-key $KEY --read-only
   flowise-conformance http://localhost:3000 --api-key $KEY --only chatflows,prediction --strict
+  flowise-conformance https://example.com/flowise --api-key $KEY --ca-bundle company-ca.pem
 
 It creates only resources named conformance-<run>-..., deletes exactly those at the end (also on
 failure and Ctrl-C), and sends requests to BASE_URL only.
@@ -70,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, metavar="N", help="schemathesis' seed: the same seed generates the same requests again "
         "(each run's seed is in its report notes)")
     add("--spec", metavar="PATH", help="the OpenAPI document (default spec/flowise.openapi.yaml)")
+    add("--ca-bundle", metavar="FILE", help="PEM file of the CA(s) to trust for an https:// target "
+        "(default: FLOWISE_CA_BUNDLE, SSL_CERT_FILE, REQUESTS_CA_BUNDLE, else the default store)")
+    add("--insecure", action="store_true", default=None, help="do not verify TLS certificates (loudly warned)")
+    add("--flowise-version", metavar="X.Y.Z", help="apply this Flowise version's expectations instead of "
+        "the version the target reports (GET /api/v1/version)")
+    add("--compare-versions", metavar="OLD[:NEW]", help="print what changes on the wire from Flowise OLD to NEW "
+        "(default the newest supported, 3.1.4): contract changes and known deviations, from the spec and the "
+        "catalogue; no target is contacted (add --json for JSON)")
+    add("--json", action="store_true", help="with --compare-versions: JSON instead of Markdown")
     add("--layer", choices=["all", "schema", "semantics"], default="all", help="run one layer only (default all)")
     add("-v", "--verbose", action="count", default=0, help="more pytest output")
     return parser
@@ -91,6 +102,9 @@ def _options(args: argparse.Namespace) -> dict[str, object]:
         "max_body": args.max_body,
         "spec": args.spec,
         "seed": args.seed,
+        "ca_bundle": args.ca_bundle,
+        "insecure": args.insecure,
+        "flowise_version": args.flowise_version,
     }
 
 
@@ -149,6 +163,12 @@ def pytest_args(profile: TargetProfile, *, layer: str, verbose: int) -> list[str
         args += ["--flowise-seed", str(profile.seed)]
     if profile.max_body:
         args += ["--flowise-max-body", str(profile.max_body)]
+    if profile.tls.insecure:
+        args.append("--flowise-insecure")
+    elif profile.tls.ca_bundle is not None:
+        args += ["--flowise-ca-bundle", str(profile.tls.ca_bundle)]
+    if profile.flowise_version:
+        args += ["--flowise-target-version", profile.flowise_version]
     return args
 
 
@@ -208,6 +228,16 @@ def main(argv: list[str] | None = None) -> int:
             return int(ExitCode.USAGE)
         return reference_main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.compare_versions:
+        from conformance.upgrade import main as compare_main
+
+        try:
+            print(compare_main(args.compare_versions, spec_path=Path(args.spec) if args.spec else None,
+                               as_json=args.json))
+        except ConfigError as exc:
+            _say(str(exc))
+            return int(ExitCode.USAGE)
+        return int(ExitCode.OK)
     if missing := missing_suite_modules():
         _say(SUITE_EXTRA_HINT.format(missing=", ".join(missing)))
         return int(ExitCode.USAGE)
@@ -226,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
             options["api_key"] = mock.api_key
             options["max_body"] = options["max_body"] or EMBEDDED_BODY_LIMIT[0]
         profile = build_profile(options, env, run_id=run_id)
+        if profile.tls.insecure:
+            from conformance.tls import INSECURE_WARNING
+
+            _say(INSECURE_WARNING)
         _preflight(profile)
         import pytest
 

@@ -34,6 +34,8 @@ from conformance.spec import Operation
 __all__ = ["OutsideTarget", "Pacer", "ReadOnlyRefused", "StreamResult", "TargetClient"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: HTTP/2's default initial flow-control window: larger bodies are sent over HTTP/1.1 (see __init__).
+H2_WINDOW = 65_535
 
 
 class ReadOnlyRefused(RuntimeError):
@@ -102,6 +104,13 @@ class TargetClient:
             http2=_http2_available(),
             headers={"User-Agent": "flowise-conformance"},
         )
+        # httpx's HTTP/2 cannot read an early answer (a 413) while the server's flow-control window
+        # holds back the rest of a large body: such bodies go over HTTP/1.1, on a client of their own.
+        self._large = (
+            httpx.Client(timeout=httpx.Timeout(profile.timeout), follow_redirects=False, transport=transport,
+                         headers={"User-Agent": "flowise-conformance"}, verify=profile.tls.httpx_verify())
+            if _http2_available() else self._http
+        )
         self.last: Exchange | None = None
         self.sent = 0
         #: What the run's key may do; set once the run found out (None: every request is sent as is).
@@ -109,6 +118,7 @@ class TargetClient:
 
     def close(self) -> None:
         self._http.close()
+        self._large.close()
 
     def __enter__(self) -> TargetClient:
         return self
@@ -201,8 +211,9 @@ class TargetClient:
         self.pacer.wait()
         self.sent += 1
         started = time.monotonic()
+        http = self._large if body is not None and len(body) > H2_WINDOW else self._http
         try:
-            response = self._http.send(request)
+            response = http.send(request)
         except httpx.TimeoutException:
             self.last = _exchange(request, None, error="timeout", elapsed=time.monotonic() - started)
             raise

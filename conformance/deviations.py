@@ -37,7 +37,9 @@ _MATCH_KEYS = frozenset(
         "request_body_excludes",
     }
 )
-_DEVIATION_KEYS = frozenset({"id", "reference", "summary", "match"})
+_DEVIATION_KEYS = frozenset({"id", "reference", "summary", "match", "versions", "version_notes"})
+#: A release line as `deviations.toml` and the spec's `x-flowise-upstream` notes name it: `3.1`, `2.2`.
+_LINE = re.compile(r"^\d+\.\d+$")
 
 
 def _error_message(body: str | None) -> str:
@@ -142,6 +144,14 @@ class Deviation:
     reference: str
     summary: str
     matches: tuple[Match, ...]
+    #: The release lines (`3.1`, `3.0`, `2.2`) that show it; empty: every line the kit supports.
+    versions: tuple[str, ...] = ()
+    #: Per line, how that line's behaviour differs from the summary (`{"2.2": "..."}`), for upgrade notes.
+    version_notes: tuple[tuple[str, str], ...] = ()
+
+    def applies_to(self, line: str | None) -> bool:
+        """Does a server of release line `line` (`3.0`) show it? An unknown line: assume it does."""
+        return not self.versions or line is None or line in self.versions
 
     @property
     def ref(self) -> DeviationRef:
@@ -194,6 +204,14 @@ class Deviations:
                 raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
             if not isinstance(item.get("id"), str) or not isinstance(item.get("reference"), str):
                 raise ConfigError(f"{where}: `id` and `reference` are required strings")
+            versions = _strings(item.get("versions"), where=f"{where}.versions")
+            bad = [line for line in versions if not _LINE.match(line)]
+            if bad:
+                raise ConfigError(f"{where}.versions: release lines look like \"3.1\", got {bad}")
+            notes = item.get("version_notes", {})
+            if not isinstance(notes, dict) or not all(isinstance(k, str) and _LINE.match(k) and isinstance(v, str)
+                                                      for k, v in notes.items()):
+                raise ConfigError(f"{where}.version_notes: a table of release line = text was expected")
             matches = item.get("match", [])
             if not matches:
                 raise ConfigError(f"{where} ({item['id']}): at least one [[deviation.match]] is required")
@@ -205,6 +223,8 @@ class Deviations:
                     matches=tuple(
                         Match.from_dict(match, where=f"{where}.match[{number}]") for number, match in enumerate(matches)
                     ),
+                    versions=versions,
+                    version_notes=tuple(sorted(notes.items())),
                 )
             )
         return cls(deviations)

@@ -22,6 +22,9 @@ class Status(StrEnum):
     FAIL = "fail"
     DEVIATION = "deviation"
     SKIP = "skip"
+    #: The proxy in front of Flowise answered or changed this (docs/deployment.md): not Flowise's
+    #: behaviour, never a failure of the run; its `deviation` says what the proxy did.
+    PROXY = "proxy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,8 @@ class RunReport:
     outcomes: list[Outcome] = field(default_factory=list)
     #: Extra facts for the reader (spec version, schemathesis artefacts written, cleanup summary).
     notes: dict[str, object] = field(default_factory=dict)
+    #: The target as an operator sees it: Flowise version and profile, TLS, HTTP version, proxy in front.
+    target_facts: dict[str, object] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counter = Counter(outcome.status.value for outcome in self.outcomes)
@@ -96,7 +101,7 @@ class RunReport:
 
     def matrix(self) -> tuple[list[str], list[str], dict[tuple[str, str], Status]]:
         """Operation × check grid; a cell holding several outcomes shows the worst of them."""
-        rank = {Status.FAIL: 3, Status.DEVIATION: 2, Status.PASS: 1, Status.SKIP: 0}
+        rank = {Status.FAIL: 3, Status.DEVIATION: 2, Status.PROXY: 1, Status.PASS: 1, Status.SKIP: 0}
         cells: dict[tuple[str, str], Status] = {}
         for outcome in self.outcomes:
             key = (outcome.operation, outcome.check)
@@ -118,6 +123,7 @@ class RunReport:
             "ok": self.ok,
             "counts": self.counts(),
             "capabilities": dict(self.capabilities),
+            "target_facts": dict(self.target_facts),
             "notes": dict(self.notes),
             "outcomes": [outcome.to_dict() for outcome in self.outcomes],
         }

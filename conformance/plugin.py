@@ -56,6 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--flowise-seed", type=int, metavar="N", help="schemathesis' seed (replays a run's generated requests)")
     add("--flowise-spec", metavar="PATH", help="the OpenAPI spec (default: spec/flowise.openapi.yaml)")
     add("--flowise-run-id", metavar="ID", help="run id used in resource names (default: generated)")
+    add("--flowise-ca-bundle", metavar="FILE", help="PEM CA bundle to trust for an https:// target")
+    add("--flowise-insecure", action="store_true", default=False, help="do not verify TLS certificates")
+    add("--flowise-target-version", metavar="X.Y.Z", help="apply this Flowise version's expectations")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,6 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "max_body": config.getoption("flowise_max_body"),
         "spec": config.getoption("flowise_spec"),
         "seed": config.getoption("flowise_seed"),
+        "ca_bundle": config.getoption("flowise_ca_bundle"),
+        "insecure": config.getoption("flowise_insecure") or None,
+        "flowise_version": config.getoption("flowise_target_version"),
     }
     try:
         profile = build_profile(options, os.environ, run_id=config.getoption("flowise_run_id") or new_run_id())
@@ -211,6 +217,9 @@ class SessionHooks:
         if outcome.status is Status.DEVIATION and outcome.deviation is not None and not self.session.profile.strict:
             report.outcome = "skipped"
             report.wasxfail = f"known deviation {outcome.deviation.id} ({outcome.deviation.reference})"
+        if outcome.status is Status.PROXY and outcome.deviation is not None:
+            report.outcome = "skipped"
+            report.wasxfail = f"the proxy's doing: {outcome.deviation.summary} ({outcome.deviation.reference})"
         return report
 
     def _outcome(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> Outcome | None:
@@ -231,6 +240,13 @@ class SessionHooks:
                 deviation = self.session.deviations.classify(
                     check=str(base["check"]), operation=str(base["operation"]), exchange=error.exchange
                 )
+                proxy = None if deviation is not None else self.session.attribute(
+                    check=str(base["check"]), operation=str(base["operation"]), exchange=error.exchange,
+                    message=error.message,
+                )
+                if proxy is not None:  # the proxy in front did it (docs/deployment.md): not Flowise's behaviour
+                    return Outcome(status=Status.PROXY, message=f"the proxy's doing: {error.message}",
+                                   deviation=proxy, exchange=error.exchange, duration=report.duration, **base)
                 return Outcome(
                     status=Status.DEVIATION if deviation else Status.FAIL,
                     message=error.message,
@@ -268,7 +284,7 @@ class SessionHooks:
         counts = report.counts()
         write(
             f"target {report.target} (run {report.run_id}): "
-            + ", ".join(f"{counts[key]} {key}" for key in ("pass", "fail", "deviation", "skip"))
+            + ", ".join(f"{counts[key]} {key}" for key in ("pass", "fail", "deviation", "skip", "proxy"))
         )
         for outcome in report.failed:
             write(f"FAIL  {outcome.operation} · {outcome.check}: {outcome.message[:300]}", red=True)
@@ -283,7 +299,8 @@ class SessionHooks:
         for capability, reason in dict(missing).items():  # type: ignore[call-overload]
             if reason:
                 write(f"SKIPPED capability {capability}: {reason}")
-        for key in ("key permissions", "out of this key's reach", "cleanup", "cleanup_failures", "reports"):
+        for key in ("flowise version", "deployment", "key permissions", "out of this key's reach", "cleanup",
+                    "cleanup_failures", "reports"):
             if key in self.session.notes:
                 write(f"{key}: {self.session.notes[key]}")
 
@@ -378,6 +395,7 @@ def flowise_schema_run(flowise_session: ConformanceSession, request: pytest.Fixt
             report_dir=flowise_session.report_dir,
             progress=progress,
             permissions=flowise_session.permissions,
+            attribute=getattr(flowise_session, "attribute", None),
         )
         for outcome in run.outcomes:
             flowise_session.record(outcome)

@@ -65,7 +65,10 @@ def probe_target(client: TargetClient) -> Capabilities:
     if client.profile.api_key:
         keyed = client.get("/chatflows")
         if keyed.status_code == 401:
-            raise ApiKeyRejected("the target answered 401 to the API key given", url=client.url("/chatflows"))
+            from conformance.deployment import diagnose_rejected_key
+
+            raise ApiKeyRejected(diagnose_rejected_key(client) or "the target answered 401 to the API key given",
+                                 url=client.url("/chatflows"))
         # A 403 here is not the end of writing: the key may be scoped to other families
         # (`discover_permissions` finds out which, and each check skips what the key cannot reach).
     elif auth_required:

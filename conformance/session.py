@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from conformance.client import TargetClient
+from conformance.deployment import Deployment, survey
 from conformance.deviations import Deviations, load_deviations
 from conformance.families import FAMILIES
 from conformance.fixtures import provision
@@ -31,6 +32,7 @@ from conformance.probe import discover_permissions, probe_target
 from conformance.profile import Capabilities, TargetProfile
 from conformance.reports import write_all
 from conformance.spec import SpecIndex, load_spec
+from conformance.version import VersionChoice, choose_profile
 
 __all__ = ["ConformanceSession", "default_report_dir"]
 
@@ -59,6 +61,9 @@ class ConformanceSession:
     schema_run: Any = None
     #: What the run's key may do (found out in `prepare`, refined by every answer).
     permissions: KeyPermissions | None = None
+    #: The path to Flowise (TLS, HTTP version, proxy in front) and the version judged (found in `prepare`).
+    deployment: Deployment = field(default_factory=Deployment)
+    version: VersionChoice | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -78,12 +83,22 @@ class ConformanceSession:
     def prepare(self) -> Capabilities:
         """Probe the target (raises when it cannot be judged), then provision the run's fixtures."""
         capabilities = probe_target(self.client)
+        self.deployment = survey(self.client.get("/ping", auth=None), base_url=self.profile.base_url,
+                                 tls=self.profile.tls.describe())
+        self.version = choose_profile(capabilities.version, self.profile.flowise_version)
+        self.deviations = self.version.profile.select(self.deviations)
+        self.notes["flowise version"] = self.version.note
+        self.notes["deployment"] = self.deployment.describe()
         self.permissions = discover_permissions(self.client, self.spec, deletes=capabilities.writes)
         self.client.permissions = self.permissions
         self.capabilities = provision(self.client, self.ledger, capabilities)
         self.profile = self.profile.with_capabilities(self.capabilities)
         self.client.profile = self.profile
         return self.capabilities
+
+    def attribute(self, **failure: Any) -> Any:
+        """What the proxy in front did, when a failure is its doing (`deployment.attribute`), else None."""
+        return self.deployment.attribute(**failure)
 
     def record(self, outcome: Outcome) -> None:
         with self._lock:
@@ -166,6 +181,10 @@ class ConformanceSession:
             read_only=self.profile.read_only,
             capabilities=self.capabilities.to_dict(),
             outcomes=list(self.outcomes),
+            target_facts={
+                "version": None if self.version is None else self.version.to_dict(),
+                "deployment": self.deployment.to_dict(),
+            },
             notes={
                 "spec": f"{self.spec.source} (version {self.spec.version})",
                 "requests sent by the semantics layer": self.client.sent,

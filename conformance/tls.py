@@ -78,12 +78,12 @@ def resolve_tls(ca_bundle: object, insecure: object, env: Mapping[str, str]) -> 
 
     insecure_on = _flag(insecure if insecure not in (None, "") else env.get("FLOWISE_INSECURE", "") or False,
                         name="insecure")
-    if ca_bundle and insecure_on and insecure is True:
+    if ca_bundle and insecure is True:
         raise ConfigError("--ca-bundle and --insecure contradict each other: give one")
-    if insecure_on:
-        return TlsSettings(insecure=True, source="--insecure")
-    if ca_bundle:
+    if ca_bundle:  # a flag wins over FLOWISE_INSECURE
         return TlsSettings(ca_bundle=_bundle(str(ca_bundle), where="--ca-bundle"), source="--ca-bundle")
+    if insecure_on:
+        return TlsSettings(insecure=True, source="--insecure" if insecure is True else "FLOWISE_INSECURE")
     for name in CA_ENV:
         if env.get(name):
             return TlsSettings(ca_bundle=_bundle(env[name], where=name), source=name)

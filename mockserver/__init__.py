@@ -16,10 +16,15 @@ __all__ = ["MockSettings", "create_app"]
 
 
 def __getattr__(name: str) -> typing.Any:
+    value: object
     if name == "create_app":
-        from mockserver.app import create_app as value
+        from mockserver.app import create_app
+
+        value = create_app
     elif name == "MockSettings":
-        from mockserver.settings import MockSettings as value
+        from mockserver.settings import MockSettings
+
+        value = MockSettings
     else:
         raise AttributeError(f"module 'mockserver' has no attribute {name!r}")
     globals()[name] = value

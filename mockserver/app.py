@@ -1,9 +1,13 @@
 """create_app: the spec, bound to handlers, behind Flowise's gate, errors, limits and CORS.
 
-Every request under ``/api/v1`` goes through one pipeline (``Pipeline.dispatch``): auth gate → route →
-permission → body size → parse and validate against the spec → per-chatflow rate limit → handler →
-(strict mode) response validated against the spec. Errors of every stage come out as Flowise's bodies;
-FastAPI's own validation and ``{"detail": ...}`` bodies are never used.
+The app is FastAPI: its router holds one route per spec path (``Pipeline.routes``), its middleware the
+request log, CORS and the body limit, its exception handlers Flowise's error bodies, its lifespan the
+shutdown of the JavaScript workers. A request routed to a spec path goes through one pipeline
+(``Pipeline.dispatch``): auth gate → method → permission → parse and validate against the spec →
+per-chatflow rate limit → handler → (strict mode) response validated against the spec. Errors of every
+stage come out as Flowise's bodies; FastAPI's own validation and ``{"detail": ...}`` bodies are never used
+(handlers take the validated ``Call``, not FastAPI parameters, because the spec, not type hints, is the
+contract).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,7 +31,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver import resources  # noqa: F401  (registers every handler)
+from mockserver import quirks, resources  # noqa: F401  (resources registers every handler)
 from mockserver.auth import OPEN_IDENTITY, Identity, KeyRing, is_public_path, key_from_header
 from mockserver.bodylimit import BodyLimit
 from mockserver.errors import FlowiseError, ForbiddenError, GateUnauthorizedError, error_response
@@ -54,6 +58,7 @@ _UI_HTML = "<!DOCTYPE html><html><head><title>Flowise</title></head><body><div i
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT"]
 #: Key in the ASGI scope's ``state`` holding the spec template a request was routed to (for metrics).
 ROUTE_KEY = "mock.route"
 
@@ -85,7 +90,8 @@ class Pipeline:
         # Candidate templates by (segment count, first segment): a request is matched against a handful
         # of regexes, not against every path of the spec.
         self.matchers: dict[tuple[int, str], list[tuple[re.Pattern[str], str]]] = {}
-        for template in sorted(self.by_path, key=lambda t: (t.count("{"), -len(t))):
+        self.templates = sorted(self.by_path, key=lambda t: (t.count("{"), -len(t)))
+        for template in self.templates:
             full = API_PREFIX + template
             self.matchers.setdefault(_shape_key(full), []).append((_template_regex(full), template))
 
@@ -123,12 +129,31 @@ class Pipeline:
         return first
 
     # -- dispatch -----------------------------------------------------------------------------------------
-    async def dispatch(self, request: Request) -> Response:
+    def routes(self) -> list[Route]:
+        """The spec's paths as the app's routes, one per path template and every method, most specific first;
+        the framework matches the path, the pipeline does the rest (auth before a 405, as Flowise)."""
+        return [Route(API_PREFIX + template, self._endpoint(template), methods=ALL_METHODS)
+                for template in self.templates]
+
+    def _endpoint(self, template: str) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return _SendGuard(await self.dispatch(request, template))
+            finally:
+                await request.close()  # uploaded files the handler has stored
+
+        return endpoint
+
+    async def dispatch(self, request: Request, template: str | None = None) -> Response:
+        """Answer ``request``, routed to ``template`` by the framework (``None``: match it here)."""
         op: Operation | None = None
         try:
             identity = self.authenticate(request)
             method = "GET" if request.method == "HEAD" else request.method
-            found = self.route(request.scope["path"], method)
+            if template is not None and method in self.by_path[template]:
+                found: tuple[str, dict[str, str]] | None = (template, dict(request.path_params))
+            else:  # another template of the same shape may serve this method
+                found = self.route(request.scope["path"], method)
             if found is None:
                 return self.unknown_route(request)
             template, path_params = found
@@ -164,8 +189,8 @@ class Pipeline:
                       "".join(traceback.format_exception(exc)))
             where = op.operation_id if op else "server"
             response = error_response(500, f"Error: {where} - {type(exc).__name__}: {exc}")
-        if op is not None and self.settings.quirks_on and response.status_code not in (403, 429) \
-                and response.status_code >= 400 and "stream-error-hang" in op.upstream_ids \
+        if op is not None and response.status_code not in (403, 429) \
+                and response.status_code >= 400 and quirks.applies(self.settings, op, "stream-error-hang") \
                 and await _asks_streaming(request):
             return await _hang(request)
         if op is not None and self.settings.strict and not self.settings.quirks_on and not is_injected(request):
@@ -271,7 +296,7 @@ class Pipeline:
             errors = self.spec.errors(pointer, body)
         except RecursionError:
             raise FlowiseError(400, "Invalid request body: nested too deeply") from None
-        if self.settings.quirks_on and "missing-question-accepted" in op.upstream_ids:
+        if quirks.applies(self.settings, op, "missing-question-accepted"):
             # Flowise answers a prediction with no input at all; only the root "one input is required" rule goes.
             errors = [e for e in errors if not (e.validator == "anyOf" and not list(e.absolute_path))]
         if errors:
@@ -325,6 +350,31 @@ class Pipeline:
             where = "/" + "/".join(str(p) for p in err.absolute_path)
             return _strict_failure(op, pointer, f"body{where if where != '/' else ''}: {err.message[:300]}")
         return response
+
+
+class _SendGuard(Response):
+    """Sends the pipeline's response; one that fails before its first byte becomes Flowise's 500 (a
+    stream that fails later is cut: its status is already on the wire)."""
+
+    def __init__(self, response: Response) -> None:  # noqa: D107 - nothing of Response's own state is used
+        self.response = response
+        self.status_code = response.status_code
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.response(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise
+            log.error("unhandled error sending %s: %s", scope.get("path"), "".join(traceback.format_exception(exc)))
+            await error_response(500, f"Error: {type(exc).__name__}: {exc}")(scope, receive, send)
 
 
 class _InternalTokenMissing(FlowiseError):
@@ -498,20 +548,25 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
         # The mock has its own metrics; FastAPI's OpenTelemetry probe costs every request a few lookups.
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False}
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or ["*"]
-    cors = {"allow_origins": origins, "allow_credentials": settings.cors_allow_credentials and origins != ["*"],
-            "allow_methods": ["*"], "allow_headers": ["*"],
-            "expose_headers": ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]}
-    app = MockApp(pipeline, cors=cors, log_requests=settings.log_requests,
-                  title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None, **options)
-    all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT"]
+    cors: dict[str, Any] = {
+        "allow_origins": origins, "allow_credentials": settings.cors_allow_credentials and origins != ["*"],
+        "allow_methods": ["*"], "allow_headers": ["*"],
+        "expose_headers": ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]}
+    app = FastAPI(title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None, **options)
     app.router.routes.extend([
         Route(f"{API_PREFIX}/openapi.json", serve_spec, methods=["GET"]),
         Route("/api-docs", serve_spec, methods=["GET"]),
         Route("/openapi.json", serve_spec, methods=["GET"]),
+        *pipeline.routes(),
         *control_routes(state),
         *openai_routes(state),
-        Route("/{rest:path}", not_found, methods=all_methods),
+        Route("/{rest:path}", not_found, methods=ALL_METHODS),
     ])
+    # Added innermost first: the request log sees every request, CORS answers preflights, and no body
+    # reaches a route past the size limit.
+    app.add_middleware(BodyLimit, limit=settings.file_size_limit, timeout_s=settings.body_timeout_s)
+    app.add_middleware(CORSMiddleware, **cors)
+    app.add_middleware(RequestLog, metrics=state.metrics, enabled=settings.log_requests)
     app.state.mock = state
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -535,49 +590,3 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     Custom Function still spinning ends its thread at once and the mock always stops."""
     yield
     javascript.shutdown()
-
-
-class MockApp(FastAPI):
-    """FastAPI for the mock's own endpoints, with Flowise's API (``/api/v1/...``) served by the pipeline
-    directly: the pipeline answers every error itself, so those requests skip the framework's routing and
-    exception layers, which a stream would otherwise cross once per frame. The request log and CORS
-    wrap both."""
-
-    def __init__(self, pipeline: Pipeline, *, cors: dict[str, Any], log_requests: bool, **options: Any) -> None:
-        super().__init__(**options)
-        self.pipeline = pipeline
-        self.cors = cors
-        self.log_requests = log_requests
-
-    def build_middleware_stack(self) -> ASGIApp:
-        lane = ApiLane(self.pipeline, fallback=super().build_middleware_stack())
-        settings = self.pipeline.settings
-        limited = BodyLimit(lane, limit=settings.file_size_limit, timeout_s=settings.body_timeout_s)
-        metrics = self.pipeline.state.metrics
-        return RequestLog(CORSMiddleware(limited, **self.cors), metrics=metrics, enabled=self.log_requests)
-
-
-class ApiLane:
-    """``/api/v1/...`` (but the spec file) to ``Pipeline.dispatch``; everything else to ``fallback``."""
-
-    def __init__(self, pipeline: Pipeline, *, fallback: ASGIApp) -> None:
-        self.pipeline = pipeline
-        self.fallback = fallback
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(API_PREFIX + "/") or path in _OPEN_EXTRA:
-            await self.fallback(scope, receive, send)
-            return
-        request = Request(scope, receive, send)
-        try:
-            response = await self.pipeline.dispatch(request)
-            await response(scope, receive, send)
-        except Exception as exc:  # sending failed in a way the pipeline could not see: never a bare 500 page
-            log.error("unhandled error sending %s: %s", path, "".join(traceback.format_exception(exc)))
-            try:
-                await error_response(500, f"Error: {type(exc).__name__}: {exc}")(scope, receive, send)
-            except Exception:  # noqa: BLE001 - the response had started; the connection is dropped instead
-                raise exc from None
-        finally:
-            await request.close()

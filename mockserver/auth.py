@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mockserver import quirks
 from mockserver.errors import FlowiseError, GateUnauthorizedError
 from mockserver.store.db import Database, new_id, now_iso
 
@@ -175,6 +176,6 @@ def check_chatflow_key(call: Call, chatflow: dict[str, Any], *, where: str = "pr
     ring: KeyRing = call.state.keys
     if ring.matches(key_id, key_from_header(call.request.headers.get("authorization"))):
         return
-    if call.settings.quirks_on:
+    if quirks.active(call, "flow-key-500"):
         raise FlowiseError(500, f"Error: {where} - Unauthorized")
     raise GateUnauthorizedError()

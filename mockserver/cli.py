@@ -10,9 +10,14 @@ import argparse
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+
+from mockserver.settings import KNOWN_QUIRKS
+
+if TYPE_CHECKING:
+    from mockserver.settings import MockSettings
 
 __all__ = ["main"]
 
@@ -46,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--no-auth", action="store_true", default=None, help="no API key needed anywhere")
     a("--strict", action="store_true", default=None,
       help="validate every response against the spec; a mismatch becomes a 500 naming the operation")
-    a("--quirks", choices=["flowise-3.1"], help="reproduce the real server's known deviations from the contract")
+    a("--quirks", choices=list(KNOWN_QUIRKS), help="reproduce the known deviations of that Flowise release line "
+      "from the contract (flowise-3.1 is the newest)")
     a("--seed", dest="seed_file", help="fixtures file (YAML/JSON) loaded into an empty database at start")
     a("--file-size-limit", help="limit on every request's whole body (uploads included), e.g. 50mb; enforced "
                                 "while reading: 413 (default $FLOWISE_FILE_SIZE_LIMIT or 50mb)")
@@ -88,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def settings_from_args(args: argparse.Namespace) -> Any:
+def settings_from_args(args: argparse.Namespace) -> MockSettings:
     from mockserver.settings import MockSettings
 
     given = {k: v for k, v in vars(args).items() if v is not None and k != "quiet"}

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mockserver.errors import FlowiseError
 from mockserver.settings import MockSettings
 from mockserver.timing import Timing
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
 
 __all__ = ["BUILD_CHATFLOW", "RECEIVED_AT", "Faults", "is_injected", "mark_injected", "read_faults", "scripted_error"]
 
@@ -101,10 +104,10 @@ RECEIVED_AT = "mock.received"
 _INJECTED = "mock.injected"
 
 
-def mark_injected(request: Any) -> None:
+def mark_injected(request: HTTPConnection) -> None:
     """Record that this answer is a failure the developer asked for (header or script), not the contract's."""
     request.scope.setdefault("state", {})[_INJECTED] = True
 
 
-def is_injected(request: Any) -> bool:
+def is_injected(request: HTTPConnection) -> bool:
     return bool(request.scope.get("state", {}).get(_INJECTED))

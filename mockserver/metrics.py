@@ -30,7 +30,7 @@ RESOURCE_COUNTERS = (
     "agentflow_prediction_external", "custom_mcp_server_created",
 )
 
-prometheus_client.disable_created_metrics()
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class _ResourceCounters:

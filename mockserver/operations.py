@@ -17,7 +17,9 @@ from starlette.requests import Request
 
 if TYPE_CHECKING:
     from mockserver.auth import Identity
+    from mockserver.settings import MockSettings
     from mockserver.state import MockState
+    from mockserver.store.db import Database
 
 __all__ = ["Call", "Handler", "UnboundOperationError", "check_bindings", "handlers", "operation"]
 
@@ -35,7 +37,7 @@ class Call:
     operation_id: str
     request: Request
     state: MockState
-    path: dict[str, str]
+    path: dict[str, Any]
     query: dict[str, Any]
     body: Any
     identity: Identity | None = None
@@ -45,11 +47,11 @@ class Call:
     chatflow: dict[str, Any] | None = None
 
     @property
-    def db(self):  # noqa: ANN201 - the Database type lives in store.db
+    def db(self) -> Database:
         return self.state.db
 
     @property
-    def settings(self):  # noqa: ANN201
+    def settings(self) -> MockSettings:
         return self.state.settings
 
     @property

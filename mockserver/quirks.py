@@ -1,9 +1,10 @@
-"""The real server's known deviations, reproduced only under ``--quirks flowise-3.1``.
+"""The real server's known deviations, reproduced only under ``--quirks flowise-<line>`` (3.1, 3.0, 2.2).
 
 By default the mock serves the contract the spec states. Under quirks, an operation answers as the real
 server does exactly where the spec records it: the operation's ``x-flowise-upstream`` notes (whose ids
 are shared with conformance/deviations.toml) decide, so a deviation is written down once, in the spec.
-Handlers call these helpers instead of testing the setting themselves.
+A note may name the release lines that show it (``versions: ["3.0", "3.1"]``); ``--quirks flowise-2.2``
+then leaves it out. Handlers call these helpers instead of testing the setting themselves.
 """
 
 from __future__ import annotations
@@ -14,16 +15,22 @@ from mockserver.errors import FlowiseError, TextError
 
 if TYPE_CHECKING:
     from mockserver.operations import Call
+    from mockserver.settings import MockSettings
+    from mockserver.spec import Operation
 
-__all__ = ["active", "client_error", "deleted", "not_found"]
+__all__ = ["active", "applies", "client_error", "deleted", "not_found"]
+
+
+def applies(settings: MockSettings, op: Operation | None, upstream_id: str) -> bool:
+    """Does the quirks set of ``settings`` reproduce ``upstream_id`` on ``op`` (the note names its line)?"""
+    return settings.quirks_on and op is not None and upstream_id in op.upstream_ids_for(settings.quirks_line)
 
 
 def active(call: Call, upstream_id: str) -> bool:
     """Is deviation ``upstream_id`` to be reproduced for this call's operation?"""
     if not call.settings.quirks_on or call.state.spec is None:
         return False
-    op = call.state.spec.operations.get(call.operation_id)
-    return op is not None and upstream_id in op.upstream_ids
+    return applies(call.settings, call.state.spec.operations.get(call.operation_id), upstream_id)
 
 
 def not_found(call: Call, message: str, *, where: str) -> FlowiseError:

@@ -37,11 +37,12 @@ def client_ip(peer: str, forwarded_for: str | None, number_of_proxies: int) -> s
 
 def limit_config(chatflow: dict[str, Any]) -> tuple[int, int, str] | None:
     """``(limitMax, limitDuration seconds, limitMsg)`` when the chatflow has an active limit."""
-    rate = json_object(chatflow.get("apiConfig")).get("rateLimit") or {}
+    rate: object = json_object(chatflow.get("apiConfig")).get("rateLimit") or {}
     if not isinstance(rate, dict) or rate.get("status") in (False, "false"):
         return None
     try:
-        limit_max, duration = int(rate.get("limitMax")), int(rate.get("limitDuration"))
+        # a missing value (None) and 0 alike are no limit: see the check below
+        limit_max, duration = int(rate.get("limitMax") or 0), int(rate.get("limitDuration") or 0)
     except (TypeError, ValueError):
         return None
     message = str(rate.get("limitMsg") or "")

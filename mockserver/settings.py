@@ -19,7 +19,9 @@ __all__ = ["MockSettings", "parse_size"]
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 
-KNOWN_QUIRKS = ("flowise-3.1",)
+#: One quirks set per supported Flowise release line: `flowise-<line>` reproduces the deviations that the
+#: spec's `x-flowise-upstream` notes record for that line (a note without `versions` holds for every line).
+KNOWN_QUIRKS = ("flowise-3.1", "flowise-3.0", "flowise-2.2")
 
 
 def parse_size(text: str | int) -> int:
@@ -116,6 +118,11 @@ class MockSettings(BaseSettings):
     @property
     def quirks_on(self) -> bool:
         return self.quirks is not None
+
+    @property
+    def quirks_line(self) -> str | None:
+        """The release line the quirks reproduce (`3.1` for `flowise-3.1`), None without quirks."""
+        return self.quirks.removeprefix("flowise-") if self.quirks else None
 
     @property
     def auth_on(self) -> bool:

@@ -121,6 +121,14 @@ class Operation:
     def upstream_ids(self) -> set[str]:
         return {note.get("id", "") for note in self.raw.get("x-flowise-upstream", []) if isinstance(note, dict)}
 
+    def upstream_ids_for(self, line: str | None) -> set[str]:
+        """The notes that hold on release line ``line`` (``3.0``): those whose ``versions`` name it, or
+        that name none. ``None``: every note."""
+        return {
+            note.get("id", "") for note in self.raw.get("x-flowise-upstream", [])
+            if isinstance(note, dict) and (line is None or not note.get("versions") or line in note["versions"])
+        }
+
     @cached_property
     def query_parameters(self) -> list[Parameter]:
         return [p for p in self.parameters if p.location == "query"]

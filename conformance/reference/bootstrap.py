@@ -6,6 +6,11 @@ a browser session (docs/auth.md#headless-bootstrap). The session is the only way
 and `connect.sid` cookies), then `POST /apikey` with those cookies *and* `x-request-from: internal`
 (without the header the request is treated as an API-key request and refused). The answer to
 `POST /apikey` is the list of all keys; the new one is picked by its name.
+
+Flowise 2.x has no accounts (docs/auth.md#earlier-versions): its gate lets `x-request-from: internal`
+through, behind HTTP basic auth when `FLOWISE_USERNAME` / `FLOWISE_PASSWORD` are set, and keeps keys
+in `api.json` under `APIKEY_PATH`, without permissions. `bootstrap_api_json` creates the keys that
+way; every 2.x key may do everything.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ __all__ = [
     "Bootstrapped",
     "SessionClient",
     "bootstrap",
+    "bootstrap_api_json",
     "create_api_key",
     "strong_password",
 ]
@@ -126,7 +132,10 @@ def _pick_key(data: Any, key_name: str) -> ApiKey:
 
 def create_api_key(client: httpx.Client, key_name: str, permissions: tuple[str, ...] | list[str]) -> ApiKey:
     """`POST /api/v1/apikey` through any client already allowed to (session or a key with apikeys:create)."""
-    response = client.post("/api/v1/apikey", json={"keyName": key_name, "permissions": list(permissions)})
+    body: dict[str, Any] = {"keyName": key_name}
+    if permissions:  # 2.x keys have none (and 2.x ignores the field)
+        body["permissions"] = list(permissions)
+    response = client.post("/api/v1/apikey", json=body)
     if response.status_code not in (200, 201):
         raise _fail(f"creating API key {key_name!r}", response)
     return _pick_key(response.json(), key_name)
@@ -198,4 +207,27 @@ def bootstrap(
         session.login(admin)
         full = session.create_api_key(full_name, FULL_PERMISSIONS)
         view = session.create_api_key(view_name, VIEW_PERMISSIONS)
+    return Bootstrapped(admin=admin, full_key=full, view_key=view)
+
+
+def bootstrap_api_json(
+    base_url: str,
+    *,
+    basic_auth: tuple[str, str] | None = None,
+    full_name: str = "conformance-full",
+    view_name: str = "conformance-viewonly",
+    transport: httpx.BaseTransport | None = None,
+) -> Bootstrapped:
+    """Flowise 2.x: create two keys through the internal route (basic auth when the server has it).
+
+    The keys land in the server's `api.json`; neither has permissions (2.x keys may do everything),
+    so the "view-only" key is only used with `--read-only`.
+    """
+    auth = httpx.BasicAuth(*basic_auth) if basic_auth else None
+    with httpx.Client(base_url=base_url, transport=transport, timeout=30.0, headers=INTERNAL, auth=auth,
+                      follow_redirects=False) as client:
+        full = create_api_key(client, full_name, ())
+        view = create_api_key(client, view_name, ())
+    admin = Admin(email=basic_auth[0] if basic_auth else "", name="basic auth" if basic_auth else "none",
+                  password=basic_auth[1] if basic_auth else "")
     return Bootstrapped(admin=admin, full_key=full, view_key=view)

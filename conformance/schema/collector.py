@@ -10,6 +10,7 @@ must fail the run, not stall it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class _Finding:
     exchange: Exchange | None
     deviation: DeviationRef | None
     phase: str
+    #: What the proxy in front did, when the failure is its doing (docs/deployment.md).
+    proxy: DeviationRef | None = None
 
 
 @dataclass
@@ -69,9 +72,12 @@ def _exchange(interaction: Any) -> Exchange | None:
 class EventCollector:
     """Accumulates engine events; `outcomes()` and `verdict()` read the result."""
 
-    def __init__(self, spec: SpecIndex, deviations: Deviations) -> None:
+    def __init__(self, spec: SpecIndex, deviations: Deviations,
+                 attribute: Callable[..., DeviationRef | None] | None = None) -> None:
         self.spec = spec
         self.deviations = deviations
+        #: `Deployment.attribute`: tells a failure the proxy in front caused from Flowise's own.
+        self.attribute = attribute
         self.tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
         self.skips: dict[str, set[str]] = defaultdict(set)
         self.tested: set[str] = set()
@@ -154,6 +160,9 @@ class EventCollector:
 
     def _add(self, operation: str, check: str, message: str, exchange: Exchange | None, phase: str) -> None:
         deviation = self.deviations.classify(check=check, operation=operation, exchange=exchange)
+        proxy = None
+        if deviation is None and self.attribute is not None:
+            proxy = self.attribute(check=check, operation=operation, exchange=exchange, message=message)
         tally = self.tallies[(operation, check)]
         tally.phases.add(phase)
         tally.findings.append(
@@ -162,6 +171,7 @@ class EventCollector:
                 exchange=exchange,
                 deviation=None if deviation is None else deviation.ref,
                 phase=phase,
+                proxy=proxy,
             )
         )
 
@@ -189,8 +199,9 @@ class EventCollector:
         result = []
         for (operation, check), tally in sorted(self.tallies.items()):
             source = "schemathesis:" + ",".join(sorted(tally.phases))
-            new = [finding for finding in tally.findings if finding.deviation is None]
+            new = [finding for finding in tally.findings if finding.deviation is None and finding.proxy is None]
             known = [finding for finding in tally.findings if finding.deviation is not None]
+            proxied = [finding for finding in tally.findings if finding.proxy is not None]
             if operation in self.out_of_reach and not new and not known:
                 continue  # every answer was a refusal: nothing of the operation was judged
             if new:
@@ -205,6 +216,13 @@ class EventCollector:
                     Outcome(
                         LAYER, operation, check, Status.DEVIATION, first.message, first.deviation, first.exchange, 0.0, source
                     )
+                )
+            elif proxied:
+                first = proxied[0]
+                result.append(
+                    Outcome(LAYER, operation, check, Status.PROXY,
+                            f"the proxy's doing ({len(proxied)} responses): {first.message}", first.proxy,
+                            first.exchange, 0.0, source)
                 )
             else:
                 result.append(Outcome(LAYER, operation, check, Status.PASS, f"{tally.passed} responses", source=source))
@@ -232,8 +250,10 @@ class EventCollector:
         if deviations:
             ids = sorted({outcome.deviation.id for outcome in deviations if outcome.deviation})
             return OperationVerdict(Status.DEVIATION, "known deviations: " + ", ".join(ids))
-        if any(outcome.status is Status.PASS for outcome in mine):
+        if any(outcome.status in (Status.PASS, Status.PROXY) for outcome in mine):
             passed = sum(1 for outcome in mine if outcome.status is Status.PASS)
-            return OperationVerdict(Status.PASS, f"{passed} checks held")
+            proxied = sorted({o.check for o in mine if o.status is Status.PROXY})
+            return OperationVerdict(Status.PASS, f"{passed} checks held"
+                                    + (f"; the proxy's doing, not judged: {', '.join(proxied)}" if proxied else ""))
         reasons = "; ".join(outcome.message for outcome in mine if outcome.status is Status.SKIP)
         return OperationVerdict(Status.SKIP, reasons or "schemathesis sent no request to this operation")

@@ -266,6 +266,7 @@ def run_schema_layer(
     progress: Callable[[str], None] = lambda line: None,
     seed: int | None = None,
     permissions: KeyPermissions | None = None,
+    attribute: Callable[..., Any] | None = None,
 ) -> SchemaRun:
     """Run every schemathesis phase once against the profile's target and collect the outcomes."""
     import schemathesis
@@ -276,7 +277,7 @@ def run_schema_layer(
     excluded = out_of_reach(spec, permissions, profile)
     document = _within_key(copy.deepcopy(spec.document), permissions)
     schema = _select(schemathesis.openapi.from_dict(document, config=config), profile, excluded)
-    collector = EventCollector(spec, deviations)
+    collector = EventCollector(spec, deviations, attribute)
     for operation_id, reason in excluded.items():
         collector.skips[operation_id].add(reason)
     tally = PermissionTally()

@@ -26,6 +26,7 @@ take; past it the run fails at the node at hand like any node failure.
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from mockserver.llm.budget import BudgetExceeded, size_of
 from mockserver.llm.flow import FlowProfile, Node
@@ -79,7 +80,7 @@ class _Run:
                  streamed: bool) -> None:
         self.graph, self.ctx, self.nested, self.streamed = graph, ctx, nested, streamed
         self.outputs: dict[str, str] = {}
-        self.prior: list[dict] = []
+        self.prior: list[dict[str, Any]] = []
         self.executed: list[ExecutedNode] = []
         self.conversation: list[dict[str, str]] = []
         self.joins = Joins(graph)
@@ -131,7 +132,7 @@ class _Run:
             self.data_size += entry.weight
             self.ctx.budget.answer(self.data_size)
 
-    def stopped(self, entry: ExecutedNode, action: dict) -> AgentflowResult:
+    def stopped(self, entry: ExecutedNode, action: dict[str, Any]) -> AgentflowResult:
         entry.state = dict(self.ctx.state)
         self.executed.append(entry)
         return AgentflowResult(nodes=self.executed, text=entry.content, prior=self.prior, action=action)

@@ -176,7 +176,8 @@ def _sentences(prompt: Prompt, digest: int) -> list[str]:
     for tool in prompt.used_tools:
         parts.append(f"I used the {tool.get('tool')} tool, which returned: {_quote(str(tool.get('toolOutput')), 160)}.")
     for index, document in enumerate(prompt.documents[:2], start=1):
-        metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+        given = document.get("metadata")
+        metadata: dict[str, Any] = given if isinstance(given, dict) else {}
         snippet = _best_sentence(str(document.get("pageContent", "")), question)
         parts.append(f'According to {_source_name(metadata, index)} [{index}]: "{snippet}".')
     if prompt.variables:

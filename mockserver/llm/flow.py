@@ -61,7 +61,8 @@ class Node:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Node:
-        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+        given = raw.get("data")
+        data: dict[str, Any] = given if isinstance(given, dict) else {}
         name = str(data.get("name") or raw.get("id") or "")
         category = str(data.get("category") or "")
         if not category:

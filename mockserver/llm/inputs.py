@@ -171,14 +171,16 @@ def _uploads(raw: Any, limit: int) -> list[Upload]:
         if not isinstance(item, dict):
             raise FlowiseError(400, f"Invalid uploads: item {index} must be an object")
         kind = item.get("type")
-        name = item.get("name") if isinstance(item.get("name"), str) else f"upload-{index}"
+        given_name = item.get("name")
+        name = given_name if isinstance(given_name, str) else f"upload-{index}"
         if kind not in UPLOAD_TYPES:
             raise FlowiseError(400, f"Invalid upload {name!r}: unsupported type {kind!r} "
                                     f"(expected one of {', '.join(UPLOAD_TYPES)})")
         data = item.get("data")
         if not isinstance(data, str) or not data:
             raise FlowiseError(400, f"Invalid upload {name!r}: data must be a non-empty string")
-        mime = item.get("mime") if isinstance(item.get("mime"), str) else ""
+        given_mime = item.get("mime")
+        mime = given_mime if isinstance(given_mime, str) else ""
         content: bytes | None = None
         if kind in ("file", "file:rag", "audio"):
             uri_mime, content = _decode_data_uri(data, name)

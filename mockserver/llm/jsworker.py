@@ -20,7 +20,7 @@ import json
 import os
 import resource
 import sys
-from typing import Any
+from typing import Any, cast
 
 
 def _data_bytes() -> int:
@@ -51,7 +51,14 @@ def _first_line(text: str) -> str:
 
 
 def run(request: dict[str, Any], memory: int) -> dict[str, Any]:
-    from py_mini_racer import JSEvalException, JSOOMException, JSPromiseError, JSTimeoutException, MiniRacer
+    from py_mini_racer import (
+        JSEvalException,
+        JSOOMException,
+        JSPromise,
+        JSPromiseError,
+        JSTimeoutException,
+        MiniRacer,
+    )
 
     timeout_s = float(request["timeout_s"])
     context = MiniRacer()
@@ -63,7 +70,8 @@ def run(request: dict[str, Any], memory: int) -> dict[str, Any]:
         wrapped = (f"{declarations}(async function() {{\n{request['code']}\n}})()"
                    ".then(function (r) { return JSON.stringify({t: typeof r, v: r === undefined ? null : r}); })")
         try:
-            promise = context.eval(wrapped, timeout_sec=timeout_s)
+            # the wrapper evaluates to a promise, which settles to the JSON.stringify text
+            promise = cast(JSPromise, context.eval(wrapped, timeout_sec=timeout_s))
             result = promise.get(timeout=timeout_s)
         except JSTimeoutException:
             return {"error": f"Error: the function ran longer than {timeout_s:g} s", "wedged": True}
@@ -73,7 +81,7 @@ def run(request: dict[str, Any], memory: int) -> dict[str, Any]:
             return {"error": _first_line(str(exc)).split("with reason: ", 1)[-1]}
         except JSEvalException as exc:  # it does not compile: "<anonymous>:2: SyntaxError: ..."
             return {"error": _first_line(str(exc)).split(": ", 1)[-1]}
-        decoded = json.loads(result)
+        decoded = json.loads(cast(str, result))
         return {"typeof": str(decoded["t"]), "value": decoded["v"]}
     finally:
         context.close()

@@ -16,6 +16,7 @@ import binascii
 import json
 import logging
 import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ class UpsertRequest:
 
     def loader_data(self, base: dict[str, Any], uploads: list[tuple[str, str, bytes]]) -> dict[str, Any]:
         """The loader entry fields: ``base`` (an existing entry) overridden by this request and its files."""
-        data = {k: base.get(k) for k in ("loaderId", "loaderName", "splitterId", "splitterName", "credential",
+        data: dict[str, Any] = {k: base.get(k) for k in ("loaderId", "loaderName", "splitterId", "splitterName", "credential",
                                          "files")}
         config = dict(base.get("loaderConfig") or {})
         splitter_config = dict(base.get("splitterConfig") or {})
@@ -179,7 +180,8 @@ def _stored_names(value: str) -> list[str]:
     return [names]
 
 
-def _files(config: dict[str, Any], files_dir: Path | None, stored: list[dict[str, Any]]):  # noqa: ANN202
+def _files(config: dict[str, Any], files_dir: Path | None,
+           stored: list[dict[str, Any]]) -> Iterator[tuple[str, str, bytes]]:
     """Every (name, mime, bytes) the config carries, data URIs and stored files alike."""
     for value in config.values():
         if not isinstance(value, str):
@@ -196,13 +198,13 @@ def _files(config: dict[str, Any], files_dir: Path | None, stored: list[dict[str
 
 
 def _splitter(source: dict[str, Any]) -> tuple[int, int, tuple[str, ...]] | None:
-    config = source.get("splitterConfig") or {}
+    config: dict[str, Any] = source.get("splitterConfig") or {}
     if not source.get("splitterId") or not config:
         return None
     try:
         size = int(config.get("chunkSize") or DEFAULT_CHUNK_SIZE)
-        overlap = int(config.get("chunkOverlap") if config.get("chunkOverlap") not in (None, "") else
-                      DEFAULT_CHUNK_OVERLAP)
+        given = config.get("chunkOverlap")
+        overlap = int(given if given is not None and given != "" else DEFAULT_CHUNK_OVERLAP)
     except (TypeError, ValueError) as exc:
         raise FlowiseError(400, f"Invalid splitter config: {exc}") from exc
     separators = DEFAULT_SEPARATORS
@@ -294,7 +296,7 @@ def upsert_flow_data(store: dict[str, Any], configs: dict[str, str]) -> dict[str
     Flowise records a list of ``{label, name, category, id, paramValues}``; the spec types ``flowData``
     as an object, so the list travels as ``nodes`` of a flow graph.
     """
-    nodes = []
+    nodes: list[dict[str, Any]] = []
     for column, category, default in (("embeddingConfig", "Embeddings", "mockEmbeddings"),
                                       ("vectorStoreConfig", "Vector Stores", "mockVectorStore"),
                                       ("recordManagerConfig", "Record Manager", None)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mockserver import quirks
 from mockserver.errors import FlowiseError
@@ -129,10 +129,12 @@ def insert_entity(call: Call, table: str, fields: dict[str, Any], sent: Iterable
     stamp = now_iso()
     row = {**fields, "workspaceId": call.workspace_id, "id": new_id(), "createdDate": stamp, "updatedDate": stamp}
     call.db.insert(table, row)
-    return saved_order([key for key in sent if key in fields], call.db.get(table, row["id"]), GENERATED)
+    stored = call.db.get(table, row["id"])
+    assert stored is not None  # written just above
+    return saved_order([key for key in sent if key in fields], stored, GENERATED)
 
 
 def update_entity(call: Call, table: str, row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Apply ``changes`` with a fresh ``updatedDate``; answer the stored row."""
     call.db.update(table, row["id"], {**changes, "updatedDate": bump_date(row["updatedDate"])})
-    return call.db.get(table, row["id"])
+    return cast("dict[str, Any]", call.db.get(table, row["id"]))

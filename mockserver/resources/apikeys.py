@@ -14,6 +14,7 @@ keys below it), as Flowise does for every caller that is not an organisation adm
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from mockserver.auth import KeyRing
@@ -36,7 +37,7 @@ def _bound_chatflows(call: Call, key_id: str) -> list[dict[str, Any]]:
     return [{"flowName": r["name"], "category": r["category"], "updatedDate": r["updatedDate"]} for r in rows]
 
 
-def _shaper(call: Call, plain: dict[str, str] | None = None):  # noqa: ANN202 - a row -> JSON function
+def _shaper(call: Call, plain: dict[str, str] | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The list entry of a key as Flowise shows it, ``apiSecret`` (the scrypt ``hash.salt``) included; the
     plain key is never stored, so ``apiKey`` is a preview except for the key just created
     (``plain`` = {id: key})."""
@@ -94,7 +95,7 @@ def _key_name(body: dict[str, Any], fn: str) -> str:
 
 
 @operation("getAllApiKeys")
-async def get_all_api_keys(call: Call) -> Any:
+async def get_all_api_keys(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     """The keys the caller may see; ``{data, total}`` when both ``page`` and ``limit`` are given."""
     rows, shape = _visible_rows(call), _shaper(call)
     page, limit = call.query.get("page"), call.query.get("limit")
@@ -105,7 +106,7 @@ async def get_all_api_keys(call: Call) -> Any:
 
 
 @operation("createApiKey")
-async def create_api_key(call: Call) -> Any:
+async def create_api_key(call: Call) -> list[dict[str, Any]]:
     body = call.body or {}
     name = _key_name(body, "createApiKey")
     row, plain = _ring(call).create(name, _permissions(call, body, "createApiKey"))
@@ -113,7 +114,7 @@ async def create_api_key(call: Call) -> Any:
 
 
 @operation("updateApiKey")
-async def update_api_key(call: Call) -> Any:
+async def update_api_key(call: Call) -> list[dict[str, Any]]:
     """Flowise checks the body (412, then 400) before it looks the key up (404)."""
     body = call.body or {}
     name = _key_name(body, "updateApiKey")
@@ -125,7 +126,7 @@ async def update_api_key(call: Call) -> Any:
 
 
 @operation("deleteApiKey")
-async def delete_api_key(call: Call) -> Any:
+async def delete_api_key(call: Call) -> dict[str, Any]:
     key_id = call.path["id"]
     affected = call.db.execute("DELETE FROM apikey WHERE id = ? AND workspaceId = ?", (key_id, call.workspace_id))
     _ring(call).forget()
@@ -133,7 +134,7 @@ async def delete_api_key(call: Call) -> Any:
 
 
 @operation("verifyApiKey")
-async def verify_api_key(call: Call) -> Any:
+async def verify_api_key(call: Call) -> str:
     """Public: the JSON string ``"OK"`` for a key the gate would accept, a 401 error body otherwise."""
     if _ring(call).identify(call.path["apikey"]) is None:
         raise FlowiseError(401, "Unauthorized")

@@ -30,7 +30,7 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @operation("listAssistants")
-async def list_assistants(call: Call) -> Any:
+async def list_assistants(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     assistant_type = call.query.get("type")
     order = "createdDate ASC, rowid ASC"
     if assistant_type:
@@ -39,7 +39,7 @@ async def list_assistants(call: Call) -> Any:
 
 
 @operation("createAssistant")
-async def create_assistant(call: Call) -> Any:
+async def create_assistant(call: Call) -> dict[str, Any]:
     body = call.body or {}
     if not body.get("details"):
         raise FlowiseError(400, "Invalid request body /details: 'details' is a required property")
@@ -49,18 +49,18 @@ async def create_assistant(call: Call) -> Any:
 
 
 @operation("getAssistantById")
-async def get_assistant_by_id(call: Call) -> Any:
+async def get_assistant_by_id(call: Call) -> dict[str, Any]:
     return load_entity(call, "assistant", NOT_FOUND, where="assistantsService.getAssistantById")
 
 
 @operation("updateAssistant")
-async def update_assistant(call: Call) -> Any:
+async def update_assistant(call: Call) -> dict[str, Any]:
     row = load_entity(call, "assistant", NOT_FOUND, where="assistantsService.updateAssistant")
     return update_entity(call, "assistant", row, _fields(call.body or {}))
 
 
 @operation("deleteAssistant")
-async def delete_assistant(call: Call) -> Any:
+async def delete_assistant(call: Call) -> dict[str, Any]:
     assistant_id = call.path["id"]
     affected = call.db.execute("DELETE FROM assistant WHERE id = ? AND workspaceId = ?",
                                (assistant_id, call.workspace_id))

@@ -59,7 +59,7 @@ def _load_public(call: Call, where: str) -> dict[str, Any]:
 
 
 @operation("listChatflows")
-async def list_chatflows(call: Call) -> Any:
+async def list_chatflows(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     chatflow_type = call.query.get("type")
     if chatflow_type:
         return listing(call, "chat_flow", chatflow_json, where="type = ?", params=[chatflow_type])
@@ -67,7 +67,7 @@ async def list_chatflows(call: Call) -> Any:
 
 
 @operation("createChatflow")
-async def create_chatflow(call: Call) -> Any:
+async def create_chatflow(call: Call) -> dict[str, Any]:
     """Flowise refuses a missing or unknown ``type`` with 400 ``Invalid Chatflow Type`` (3.0.6+)."""
     body = call.body or {}
     if body.get("type") not in TYPES:
@@ -82,12 +82,12 @@ async def create_chatflow(call: Call) -> Any:
 
 
 @operation("getChatflowById")
-async def get_chatflow_by_id(call: Call) -> Any:
+async def get_chatflow_by_id(call: Call) -> dict[str, Any]:
     return chatflow_json(_load(call, "chatflowsService.getChatflowById"))
 
 
 @operation("updateChatflow")
-async def update_chatflow(call: Call) -> Any:
+async def update_chatflow(call: Call) -> dict[str, Any]:
     """A partial update: only the fields sent change; ``updatedDate`` always moves forward."""
     row = _load(call, "chatflowsService.updateChatflow")
     return _saved_json(update_entity(call, "chat_flow", row, _fields(call.body or {})))
@@ -100,7 +100,7 @@ def _saved_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @operation("deleteChatflow")
-async def delete_chatflow(call: Call) -> Any:
+async def delete_chatflow(call: Call) -> dict[str, Any]:
     chatflow_id = call.path["id"]
     with call.db.transaction():
         affected = call.db.execute('DELETE FROM chat_flow WHERE id = ? AND workspaceId = ?',
@@ -114,7 +114,7 @@ async def delete_chatflow(call: Call) -> Any:
 
 
 @operation("getChatflowByApiKey")
-async def get_chatflow_by_api_key(call: Call) -> Any:
+async def get_chatflow_by_api_key(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     """Public: the chatflows bound to the key (``apikeyid`` = the key's id), plus the unbound ones unless
     ``keyonly``; Flowise orders them by name. An unknown key is a bare-text 401."""
     identity = call.state.keys.identify(call.path["apikey"])
@@ -133,7 +133,7 @@ def _instant(text: str) -> datetime:
 
 
 @operation("checkIfChatflowHasChanged")
-async def check_if_chatflow_has_changed(call: Call) -> Any:
+async def check_if_chatflow_has_changed(call: Call) -> dict[str, bool]:
     row = _load(call, "chatflowsService.checkIfChatflowHasChanged")
     try:
         given = _instant(call.path["lastUpdatedDateTime"])
@@ -143,19 +143,19 @@ async def check_if_chatflow_has_changed(call: Call) -> Any:
 
 
 @operation("checkIfChatflowIsValidForStreaming")
-async def check_if_chatflow_is_valid_for_streaming(call: Call) -> Any:
+async def check_if_chatflow_is_valid_for_streaming(call: Call) -> dict[str, bool]:
     row = _load_public(call, "chatflowsService.checkIfChatflowIsValidForStreaming")
     return {"isStreaming": is_streaming(row)}
 
 
 @operation("checkIfChatflowIsValidForUploads")
-async def check_if_chatflow_is_valid_for_uploads(call: Call) -> Any:
+async def check_if_chatflow_is_valid_for_uploads(call: Call) -> dict[str, Any]:
     row = _load_public(call, "chatflowsService.checkIfChatflowIsValidForUploads")
     return uploads_config(row)
 
 
 @operation("getSinglePublicChatbotConfig")
-async def get_single_public_chatbot_config(call: Call) -> Any:
+async def get_single_public_chatbot_config(call: Call) -> dict[str, Any]:
     """The widget's configuration: the chatbotConfig keys minus the origin allow-list (which is for the
     server, not for visitors), plus the computed ``uploads``, the sanitised ``flowData`` and TTS."""
     row = _load_public(call, "chatflowsService.getSinglePublicChatbotConfig")
@@ -167,7 +167,7 @@ async def get_single_public_chatbot_config(call: Call) -> Any:
 
 
 @operation("getSinglePublicChatflow")
-async def get_single_public_chatflow(call: Call) -> Any:
+async def get_single_public_chatflow(call: Call) -> dict[str, Any] | JSONResponse:
     row = _load_public(call, "chatflowsService.getSinglePublicChatflow")
     if not row.get("isPublic"):
         return JSONResponse({"message": "Unauthorized"}, status_code=401)

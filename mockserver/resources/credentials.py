@@ -52,7 +52,7 @@ def _load(call: Call, where: str) -> dict[str, Any]:
 
 
 @operation("getAllCredentials")
-async def get_all_credentials(call: Call) -> Any:
+async def get_all_credentials(call: Call) -> list[dict[str, Any]]:
     sql = "SELECT * FROM credential WHERE workspaceId = ?"
     args: list[Any] = [call.workspace_id]
     if call.query.get("credentialName"):
@@ -62,7 +62,7 @@ async def get_all_credentials(call: Call) -> Any:
 
 
 @operation("createCredential")
-async def create_credential(call: Call) -> Any:
+async def create_credential(call: Call) -> dict[str, Any]:
     """Answers Flowise's saved entity, keys in its order: the ciphertext, never ``plainDataObj``."""
     body = call.body or {}
     stamp = now_iso()
@@ -74,14 +74,14 @@ async def create_credential(call: Call) -> Any:
 
 
 @operation("getCredentialById")
-async def get_credential_by_id(call: Call) -> Any:
+async def get_credential_by_id(call: Call) -> dict[str, Any]:
     row = _load(call, "credentialsService.getCredentialById")
     plain = decrypt(call.db, row["encryptedData"])
     return {**_public(row), "plainDataObj": {key: REDACTED for key in plain}}
 
 
 @operation("updateCredential")
-async def update_credential(call: Call) -> Any:
+async def update_credential(call: Call) -> dict[str, Any]:
     row = _load(call, "credentialsService.updateCredential")
     body = call.body or {}
     data = decrypt(call.db, row["encryptedData"])
@@ -94,7 +94,7 @@ async def update_credential(call: Call) -> Any:
 
 
 @operation("deleteCredentials")
-async def delete_credentials(call: Call) -> Any:
+async def delete_credentials(call: Call) -> dict[str, Any]:
     credential_id = call.path["id"]
     affected = call.db.execute("DELETE FROM credential WHERE id = ? AND workspaceId = ?",
                                (credential_id, call.workspace_id))

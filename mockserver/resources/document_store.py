@@ -63,7 +63,7 @@ async def create_document_store(call: Call) -> dict[str, Any]:
 
 
 @operation("getAllDocumentStores")
-async def get_all_document_stores(call: Call) -> Any:
+async def get_all_document_stores(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     page, limit = call.query.get("page"), call.query.get("limit")
     rows, total = stores.list_stores(call.db, call.workspace_id, page=page, limit=limit)
     data = [stores.to_dto(row) for row in rows]
@@ -116,7 +116,7 @@ def _process(call: Call, store: dict[str, Any], entry_id: str,
     """
     loaders = stores.loaders_of(store)
     index = next((i for i, e in enumerate(loaders) if e.get("id") == entry_id), None)
-    entry = dict(loaders[index]) if index is not None else {"id": entry_id}
+    entry: dict[str, Any] = dict(loaders[index]) if index is not None else {"id": entry_id}
     for key in ("loaderId", "loaderName", "loaderConfig", "splitterId", "splitterName", "splitterConfig",
                 "credential", "files"):
         if data.get(key) not in (None, ""):
@@ -239,7 +239,7 @@ def _upsert(call: Call, store: dict[str, Any], item: dict[str, Any], *, refresh:
             raise missing(call, f"Document loader {request.doc_id} not found", where=f"{_SERVICE}.{where}")
     data = request.loader_data(base, uploads)
     keep_id = request.doc_id and (refresh or request.replace_existing)
-    entry_id = request.doc_id if keep_id else new_id()
+    entry_id = request.doc_id if keep_id and request.doc_id else new_id()
     store, _ = _process(call, store, entry_id, data)
     configs = request.vector_configs()
     if configs:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
+from mockserver.quirks import active
 from mockserver.resources._shape import missing
 from mockserver.store.db import new_id, now_iso
 
@@ -46,7 +47,7 @@ def _create(call: Call, body: dict[str, Any]) -> dict[str, Any]:
         raise FlowiseError(400, f"Inconsistent chatflow ID: message with ID {message_id} does not belong to "
                                 f"chatflow with ID {body['chatflowid']}")
     if call.db.one("SELECT id FROM chat_message_feedback WHERE messageId = ?", (message_id,)) is not None:
-        if call.settings.quirks_on:  # duplicate-feedback-500
+        if active(call, "duplicate-feedback-500"):
             raise FlowiseError(500, "Error: feedbackService.createChatMessageFeedbackForChatflow - SQLITE_CONSTRAINT: "
                                     "UNIQUE constraint failed: chat_message_feedback.messageId")
         raise FlowiseError(409, f"Feedback for message {message_id} already exists")

@@ -15,6 +15,7 @@ from typing import Any
 
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
+from mockserver.quirks import active
 from mockserver.store.db import new_id, now_iso
 
 __all__: list[str] = []
@@ -34,7 +35,7 @@ async def create_lead(call: Call) -> dict[str, Any]:
 
 @operation("getAllLeadsForChatflow")
 async def get_all_leads_for_chatflow(call: Call) -> list[dict[str, Any]]:
-    if call.settings.quirks_on:
+    if active(call, "leads-get-workspace-404"):
         raise FlowiseError(404, "Error: leadsController.getAllLeadsForChatflow - workspace undefined not found!")
     # The key this read needs (despite the public /leads prefix) is checked by the pipeline from the spec.
     return call.db.query(

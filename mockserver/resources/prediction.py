@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import json
 import random
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -98,7 +99,7 @@ def _error_frames(message: str) -> list[bytes]:
 
 
 def _error_stream(message: str) -> EventStreamResponse:
-    async def frames():  # noqa: ANN202 - an async generator of bytes
+    async def frames() -> AsyncIterator[bytes]:
         for frame in _error_frames(message):
             yield frame
 
@@ -383,7 +384,7 @@ def _flow_caller(call: Call, chat_id: str, budget: Budget) -> FlowRunner:
     A prediction that fails answers its error body, which the node takes as its answer, as Flowise's does.
     An agentflow called spends the caller's ``budget``."""
 
-    def execute(flow_id: str, question: str, override: Any) -> dict[str, Any]:
+    def execute(flow_id: str, question: object, override: Any) -> dict[str, Any]:
         depth = _flow_depth.get()
         if depth >= _MAX_FLOW_DEPTH:
             raise NodeFailure(f"Error: Execute Flow nodes nested more than {_MAX_FLOW_DEPTH} deep")
@@ -504,12 +505,12 @@ def _stopped_execution(call: Call, chatflow: dict[str, Any], profile: FlowProfil
     if entry is None:
         raise refused(400, f"Node {node_id} not found in previous execution. This could indicate an invalid "
                            "resume attempt or a modified flow.")
-    node = profile.node(node_id)
+    node = profile.node(node_id) if isinstance(node_id, str) else None
     if entry.get("status") != "STOPPED" or node is None or node.name != HUMAN_INPUT:
         raise refused(400, f"Node {node_id} is not waiting for human input in execution {row['id']}")
     feedback = human_input.get("feedback")
     # Flowise drops every earlier visit of the node too (a loop may have passed it before the stop).
-    resume = Resume(executed=[e for e in executed if e.get("nodeId") != node_id], node_id=node_id,
+    resume = Resume(executed=[e for e in executed if e.get("nodeId") != node_id], node_id=node.id,
                     proceed=human_input.get("type") == "proceed",
                     feedback=feedback if isinstance(feedback, str) and feedback else None,
                     human_input={**human_input, "startNodeId": node_id})
@@ -527,7 +528,7 @@ async def _read_files(call: Call) -> list[SubmittedFile]:
 def _reported_in_stream(call: Call, exc: FlowiseError, streaming: bool) -> bool:
     """Under quirks, a 500 raised while Flowise builds the flow reaches a streaming client as an ``error``
     event in the stream it already opened, not as an HTTP error."""
-    return streaming and call.settings.quirks_on and exc.status == 500
+    return streaming and quirks.active(call, "flow-key-500") and exc.status == 500
 
 
 def _flow_key_failure(call: Call, chatflow: dict[str, Any], streaming: bool) -> FlowiseError | None:
@@ -550,7 +551,7 @@ def _store_uploads(call: Call, chatflow_id: str, chat_id: str, inp: PredictionIn
         store_file(call.state.data_dir, [chatflow_id, chat_id], file.name, file.content)
 
 
-async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
+async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> dict[str, Any] | EventStreamResponse:
     """The whole prediction (also usable for ``internal-prediction`` with ``chat_type="INTERNAL"``)."""
     loop = asyncio.get_running_loop()
     # Time runs from the request's arrival (stamped by the request log), so queueing in the server counts.
@@ -558,7 +559,7 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
     chatflow = load_chatflow(call, call.path.get("id"))
     faults = read_faults(call.request.headers)
     inp = read_prediction(call.body, await _read_files(call), size_limit=call.settings.file_size_limit)
-    if not inp.has_input and not call.settings.quirks_on:
+    if not inp.has_input and not quirks.active(call, "missing-question-accepted"):
         raise FlowiseError(400, "Invalid request: a prediction needs a question, uploads or a form")
     streaming = inp.streaming and is_streaming(chatflow)
     failure = _flow_key_failure(call, chatflow, streaming)
@@ -619,5 +620,5 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> Any:
 
 
 @operation("createPrediction")
-async def create_prediction(call: Call) -> Any:
+async def create_prediction(call: Call) -> dict[str, Any] | EventStreamResponse:
     return await run_prediction(call)

@@ -9,8 +9,6 @@ Flowise never sends).
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.responses import Response
 
@@ -18,15 +16,15 @@ from mockserver.operations import Call, operation
 
 
 @operation("pingServer")
-async def ping_server(call: Call) -> Any:
+async def ping_server(call: Call) -> Response:
     return Response("pong", media_type="text/html; charset=utf-8")
 
 
 @operation("getVersion")
-async def get_version(call: Call) -> Any:
+async def get_version(call: Call) -> dict[str, str]:
     return {"version": call.settings.version}
 
 
 @operation("getMetrics")
-async def get_metrics(call: Call) -> Any:
+async def get_metrics(call: Call) -> Response:
     return Response(call.state.metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -27,12 +27,12 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @operation("getAllTools")
-async def get_all_tools(call: Call) -> Any:
+async def get_all_tools(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     return listing(call, "tool", dict)
 
 
 @operation("createTool")
-async def create_tool(call: Call) -> Any:
+async def create_tool(call: Call) -> dict[str, Any]:
     body = call.body or {}
     saved = insert_entity(call, "tool", _fields(body), body)
     call.state.metrics.count("tool_created")
@@ -40,18 +40,18 @@ async def create_tool(call: Call) -> Any:
 
 
 @operation("getToolById")
-async def get_tool_by_id(call: Call) -> Any:
+async def get_tool_by_id(call: Call) -> dict[str, Any]:
     return load_entity(call, "tool", NOT_FOUND, where="toolsService.getToolById")
 
 
 @operation("updateTool")
-async def update_tool(call: Call) -> Any:
+async def update_tool(call: Call) -> dict[str, Any]:
     row = load_entity(call, "tool", NOT_FOUND, where="toolsService.updateTool")
     return update_entity(call, "tool", row, _fields(call.body or {}))
 
 
 @operation("deleteTool")
-async def delete_tool(call: Call) -> Any:
+async def delete_tool(call: Call) -> dict[str, Any]:
     tool_id = call.path["id"]
     affected = call.db.execute("DELETE FROM tool WHERE id = ? AND workspaceId = ?", (tool_id, call.workspace_id))
     return delete_answer(call, affected, NOT_FOUND.format(id=tool_id), where="toolsService.deleteTool")

@@ -20,18 +20,18 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @operation("getAllVariables")
-async def get_all_variables(call: Call) -> Any:
+async def get_all_variables(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     return listing(call, "variable", dict)
 
 
 @operation("createVariable")
-async def create_variable(call: Call) -> Any:
+async def create_variable(call: Call) -> dict[str, Any]:
     body = call.body or {}
     return insert_entity(call, "variable", _fields(body), body)
 
 
 @operation("updateVariable")
-async def update_variable(call: Call) -> Any:
+async def update_variable(call: Call) -> dict[str, Any]:
     """Flowise answers an unknown id with 404 ``Variable not found in the database`` as text/html
     (deviation ``not-found-text``, reproduced under quirks); the contract is the JSON error."""
     row = load_entity(call, "variable", "Variable not found in the database",
@@ -40,7 +40,7 @@ async def update_variable(call: Call) -> Any:
 
 
 @operation("deleteVariable")
-async def delete_variable(call: Call) -> Any:
+async def delete_variable(call: Call) -> dict[str, Any]:
     variable_id = call.path["id"]
     affected = call.db.execute("DELETE FROM variable WHERE id = ? AND workspaceId = ?",
                                (variable_id, call.workspace_id))

@@ -191,7 +191,8 @@ class Database:
                 self._in_tx = 0
 
     def meta(self, key: str) -> str | None:
-        return self.scalar("SELECT value FROM mock_meta WHERE key = ?", (key,))
+        value: str | None = self.scalar("SELECT value FROM mock_meta WHERE key = ?", (key,))
+        return value
 
     def set_meta(self, key: str, value: str) -> None:
         self.execute(

@@ -37,7 +37,11 @@ TEAM_WITH_KEYS = TEAM + tuple(p for p in ALL_PERMISSIONS if p.startswith("apikey
 #: Able to create (and delete) keys but not to list them: the suite learns what it may grant.
 TEAM_CREATING_KEYS = TEAM + ("apikeys:create", "apikeys:delete")
 VIEWS = tuple(p for p in ALL_PERMISSIONS if p.endswith(":view"))
-SEED = int(os.environ.get("CONFORMANCE_PERMISSION_SEED") or random.SystemRandom().randrange(10**6))
+# A new seed each run; under pytest-xdist every worker derives the same one from the run's id, or the
+# workers would collect differently named tests and xdist would refuse the run.
+SEED = int(os.environ.get("CONFORMANCE_PERMISSION_SEED")
+           or (int(os.environ["PYTEST_XDIST_TESTRUNUID"], 16) % 10**6 if os.environ.get("PYTEST_XDIST_TESTRUNUID")
+               else random.SystemRandom().randrange(10**6)))
 
 
 def random_subset(pool: tuple[str, ...], seed: int) -> tuple[str, ...]:

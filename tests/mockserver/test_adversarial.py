@@ -19,7 +19,6 @@ import socket
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -289,7 +288,7 @@ def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(api: httpx.
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/api/v1/chatflows",
-                                  f"/api/v1/attachments/{uuid.uuid4()}/{uuid.uuid4()}"])
+                                  "/api/v1/attachments/6a1e0c9e-2f4b-4c8e-9a55-0d3c1b7e9f10/chat-1"])
 def test_a_chunked_body_stops_at_the_limit(api: httpx.Client, server: ManagedProcess, path: str) -> None:
     assert server.pid is not None
     before = status_kb(server.pid, "VmHWM")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from mockserver.errors import FlowiseError
 from mockserver.operations import Call
 from mockserver.resources.prediction import create_prediction
 from mockserver.settings import MockSettings
+from mockserver.spec import Spec, load_spec
 from mockserver.state import MockState
 from mockserver.store import vectors
 from mockserver.store.db import Database
@@ -253,11 +255,16 @@ async def test_multipart_prediction_with_a_file(mock: httpx.AsyncClient) -> None
     assert '"notes.txt" (4 words)' in body["text"]
 
 
+@functools.lru_cache(maxsize=1)
+def _spec() -> Spec:
+    return load_spec()
+
+
 def direct_call(tmp_path: Any, body: Any, flow: dict[str, Any], kind: str = "CHATFLOW", **settings: Any) -> Call:
     """A ``Call`` built by hand: the handler alone, without the spec's request validation in front of it."""
     db = Database(":memory:")
     state = MockState(settings=MockSettings(db=":memory:", fast=True, data_dir=str(tmp_path), **settings), db=db,
-                      spec=None, workspace_id="ws")  # type: ignore[arg-type]
+                      spec=_spec(), workspace_id="ws")
     flow_id = "11111111-2222-3333-4444-555555555555"
     db.insert("chat_flow", {"id": flow_id, "name": "t", "flowData": json.dumps(flow), "type": kind,
                             "workspaceId": "ws", "createdDate": "2026-01-01T00:00:00.000Z",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -74,3 +75,12 @@ async def test_unknown_variable_update_is_a_text_404_under_quirks(make_client: A
     r = await make_client(quirks="flowise-3.1").put(missing, json={"name": "x"}, headers=admin_headers)
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
     assert r.text == "Variable not found in the database"
+
+
+def test_handlers_take_quirks_from_the_spec_only() -> None:
+    """A deviation is written down once, in the spec's x-flowise-upstream notes: handlers ask
+    ``quirks.active(call, id)`` and never read the setting themselves."""
+    root = Path(__file__).resolve().parents[2] / "mockserver"
+    allowed = {root / "quirks.py", root / "settings.py", root / "app.py"}
+    readers = [str(p.relative_to(root)) for p in root.rglob("*.py") if p not in allowed and "quirks_on" in p.read_text()]
+    assert readers == []

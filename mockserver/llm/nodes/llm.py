@@ -114,7 +114,7 @@ def llm_metadata(sent: int, said: int, model_name: str, *, streamed: bool = True
     provider's usage with token details and costs (zero: the mock's model has no price), and LangChain's
     metadata, whose keys come in another order, with its own token estimate, for a call not streamed."""
     usage = {"input_tokens": sent, "output_tokens": said, "total_tokens": sent + said}
-    details = {"input_token_details": {}, "output_token_details": {}}
+    details: dict[str, dict[str, Any]] = {"input_token_details": {}, "output_token_details": {}}
     costs = {"input_cost": 0, "output_cost": 0, "total_cost": 0}
     bases = {"base_input_cost": 0, "base_output_cost": 0}
     provider = {"model_provider": "openai",
