@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 REFERENCE = "docs/deployment.md"
-#: Headers a proxy must or may drop (RFC 9110 §7.6.1; HTTP/2 forbids them, RFC 9113 §8.2.2).
+#: Headers a proxy must or may drop (RFC 9110 "Connection"; HTTP/2 forbids them, RFC 9113 "Connection-Specific Header Fields").
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"})
 #: Headers meant for the proxy itself, which it consumes (nginx's X-Accel-* family).
 PROXY_CONTROL = frozenset({"x-accel-buffering", "x-accel-redirect", "x-accel-limit-rate", "x-accel-charset",
@@ -162,6 +162,8 @@ class Deployment:
     fingerprint: frozenset[str] = frozenset()
     tls: str = ""
     path_prefix: str = ""
+    #: Flowise's body limit when known (`--max-body`): a 502 on a body over it is the proxy relaying a refusal.
+    max_body: int | None = None
 
     @property
     def behind_proxy(self) -> bool:
@@ -204,7 +206,7 @@ _NOT_FINGERPRINT = frozenset({"server", "date", "content-length", "content-type"
                               "x-azure-ref", "x-varnish", "x-envoy-upstream-service-time", "accept-ranges"})
 
 
-def survey(response: Any, *, base_url: str, tls: str = "") -> Deployment:
+def survey(response: Any, *, base_url: str, tls: str = "", max_body: int | None = None) -> Deployment:
     """The deployment as one answer through it shows it (an httpx response to `GET /api/v1/ping`)."""
     from urllib.parse import urlsplit
 
@@ -218,6 +220,7 @@ def survey(response: Any, *, base_url: str, tls: str = "") -> Deployment:
         fingerprint=fingerprint,
         tls=tls,
         path_prefix=parts.path.rstrip("/"),
+        max_body=max_body,
     )
 
 
@@ -229,6 +232,12 @@ def attribute(deployment: Deployment, *, check: str, operation: str, exchange: E
     if check in DEPLOYMENT_CHECKS:
         return None
     writer = generated_by_proxy(exchange, proxy=deployment.proxy, fingerprint=deployment.fingerprint)
+    if writer is not None and exchange is not None and exchange.status == 502 and _over(exchange, deployment.max_body):
+        return DeviationRef(
+            id="proxy-answered", reference=f"{REFERENCE}#answers-the-proxy-writes",
+            summary=f"Flowise refused a body over its limit and closed the connection before reading it all; "
+                    f"{writer} reported that as its own 502",
+        )
     if writer is not None and exchange is not None and exchange.status != 502:
         if exchange.status == 504:
             return DeviationRef(
@@ -249,6 +258,11 @@ def attribute(deployment: Deployment, *, check: str, operation: str, exchange: E
                     "(or HTTP/2) drops or consumes by design",
         )
     return None
+
+
+def _over(exchange: Exchange, limit: int | None) -> bool:
+    length = next((value for name, value in exchange.request_headers.items() if name.lower() == "content-length"), "")
+    return limit is not None and length.isdigit() and int(length) > limit
 
 
 # -- the deployment checks ---------------------------------------------------------------------------

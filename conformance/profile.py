@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from conformance.errors import ConfigError
 from conformance.tls import TlsSettings, resolve_tls
+from contract.spec import DEFAULT_SPEC_PATH
 
 __all__ = [
     "DEFAULT_EXAMPLES",
@@ -53,10 +54,8 @@ def parse_size(text: str) -> int:
 
 
 def default_spec_path() -> Path:
-    """The spec beside the package in a source checkout (`spec/flowise.openapi.yaml`), else the copy
-    installed with the package (a link to it in a checkout)."""
-    checkout = Path(__file__).resolve().parent.parent / "spec" / "flowise.openapi.yaml"
-    return checkout if checkout.exists() else Path(__file__).resolve().parent / "flowise.openapi.yaml"
+    """The spec of a source checkout, else the copy installed with the contract core."""
+    return DEFAULT_SPEC_PATH
 
 
 def normalise_base_url(url: str) -> str:

@@ -84,7 +84,7 @@ class ConformanceSession:
         """Probe the target (raises when it cannot be judged), then provision the run's fixtures."""
         capabilities = probe_target(self.client)
         self.deployment = survey(self.client.get("/ping", auth=None), base_url=self.profile.base_url,
-                                 tls=self.profile.tls.describe())
+                                 tls=self.profile.tls.describe(), max_body=self.profile.max_body)
         self.version = choose_profile(capabilities.version, self.profile.flowise_version)
         self.deviations = self.version.profile.select(self.deviations)
         self.notes["flowise version"] = self.version.note

@@ -8,7 +8,6 @@ resolved against the whole document so `$ref`s work exactly as in the spec.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,17 +15,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from referencing import Registry
 
 from conformance.errors import SpecError
+from contract import spec as contract
 
 __all__ = ["Operation", "SpecIndex", "load_spec"]
 
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-SPEC_URI = "urn:flowise-spec"
+METHODS = contract.METHODS
+SPEC_URI = contract.SPEC_URI
 _PARAM = re.compile(r"\{([^}]+)\}")
 
 
@@ -80,10 +78,7 @@ class SpecIndex:
     def __init__(self, document: dict[str, Any], *, source: str = "spec") -> None:
         self.document = document
         self.source = source
-        self._registry: Registry = Registry().with_resource(
-            SPEC_URI, Resource.from_contents(document, default_specification=DRAFT202012)
-        )
-        global_security = document.get("security", [])
+        self._registry: Registry = contract.registry(document)
         operations = []
         for path, item in (document.get("paths") or {}).items():
             for method, raw in item.items():
@@ -92,7 +87,6 @@ class SpecIndex:
                 operation_id = raw.get("operationId")
                 if not operation_id:
                     raise SpecError(f"{source}: {method.upper()} {path} has no operationId")
-                security = raw.get("security", global_security)
                 operations.append(
                     Operation(
                         operation_id=operation_id,
@@ -100,11 +94,11 @@ class SpecIndex:
                         path=path,
                         tags=tuple(raw.get("tags") or ()),
                         summary=str(raw.get("summary", "")),
-                        public=security == [],
-                        optional_auth=bool(security) and any(requirement == {} for requirement in security),
-                        chatflow_key=bool(raw.get("x-flowise-chatflow-key")),
-                        permissions=tuple(raw.get("x-flowise-permission") or ()),
-                        upstream=tuple(str(note.get("id")) for note in raw.get("x-flowise-upstream") or ()),
+                        public=contract.public(raw, document),
+                        optional_auth=contract.key_optional(raw, document),
+                        chatflow_key=contract.chatflow_key(raw),
+                        permissions=tuple(contract.permissions(raw)),
+                        upstream=tuple(str(note.get("id")) for note in contract.upstream_notes(raw)),
                         raw=raw,
                     )
                 )
@@ -179,13 +173,10 @@ class SpecIndex:
     @cached_property
     def event_schema_pointer(self) -> str:
         """The pointer `x-flowise-event-schema` names on the prediction's text/event-stream response."""
-        for operation in self.operations:
-            for response in operation.raw.get("responses", {}).values():
-                media = ((response or {}).get("content") or {}).get("text/event-stream")
-                if isinstance(media, dict) and media.get("x-flowise-event-schema"):
-                    pointer = media["x-flowise-event-schema"]
-                    return pointer["$ref"] if isinstance(pointer, dict) else str(pointer)
-        raise SpecError(f"{self.source}: no text/event-stream response carries x-flowise-event-schema")
+        pointer = contract.event_schema_pointer(self.document)
+        if pointer is None:
+            raise SpecError(f"{self.source}: no text/event-stream response carries x-flowise-event-schema")
+        return pointer
 
     @cached_property
     def event_validator(self) -> Callable[[Any], list[str]]:
@@ -215,29 +206,8 @@ class SpecIndex:
         return validate
 
 
-def _is_json_text(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        json.loads(value)
-    except ValueError:
-        return False
-    return True
-
-
-#: Standard formats plus the spec's `json-string` (a string that `JSON.parse` accepts).
-FORMATS = FormatChecker()
-FORMATS.checks("json-string")(_is_json_text)
-
-
-@FORMATS.checks("json-object-string")
-def _is_json_object_text(value: Any) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        return isinstance(json.loads(value), dict)
-    except ValueError:
-        return False
+#: Standard formats plus the spec's own (`json-string`, `json-object-string`).
+FORMATS = contract.add_flowise_formats(FormatChecker())
 
 
 def _describe(error: Any) -> str:
@@ -249,15 +219,7 @@ def _describe(error: Any) -> str:
 def load_spec(path: Path) -> SpecIndex:
     """Read and index the spec; any problem is a `SpecError` (the run cannot go on without it)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read the spec: {exc.strerror or exc}", url=str(path)) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SpecError(f"the spec is not valid YAML{where}: {getattr(exc, 'problem', exc)}", url=str(path)) from None
-    if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3."):
-        raise SpecError("the spec is not an OpenAPI 3.x document", url=str(path))
+        document = contract.read_document(path)
+    except contract.SpecFileError as exc:
+        raise SpecError(str(exc), url=str(path)) from None
     return SpecIndex(document, source=str(path))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from load.sse import UNPARSED, Frame
+from contract.sse import UNPARSED, Frame
 
 __all__ = [
     "DEFINITIONS",

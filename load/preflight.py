@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from contract.sse import FrameParser
 from load.errors import TargetUnusable
-from load.sse import FrameParser
 
 __all__ = ["Preflight"]
 

@@ -18,8 +18,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from contract.sse import FrameParser
 from load.metrics import LOCUST_ROWS, Outcome, StreamObservation, StreamResult, http_failure
-from load.sse import FrameParser
 
 if TYPE_CHECKING:
     from load.users.base import FlowiseUser

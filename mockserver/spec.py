@@ -18,41 +18,32 @@ from typing import Any
 from urllib.parse import quote
 
 import jsonschema_rs
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from contract import spec as contract
+from contract.spec import (
+    DEFAULT_SPEC_PATH,
+    METHODS,
+    SPEC_URI,
+    SpecFileError,
+    add_flowise_formats,
+    read_document,
+)
+
 __all__ = ["DEFAULT_SPEC_PATH", "Operation", "Parameter", "Spec", "SpecError", "load_spec"]
 
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "flowise.openapi.yaml"
-if not DEFAULT_SPEC_PATH.exists():  # installed from a wheel: the copy shipped in the package (a link in a checkout)
-    DEFAULT_SPEC_PATH = Path(__file__).resolve().parent / "flowise.openapi.yaml"
-METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
-_SPEC_URI = "urn:flowise-spec"
+_SPEC_URI = SPEC_URI
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
-FORMATS = FormatChecker()
+FORMATS = add_flowise_formats(FormatChecker())
 
 
 @FORMATS.checks("uuid", raises=ValueError)
 def _is_uuid(value: object) -> bool:
     return not isinstance(value, str) or bool(_UUID.match(value))
-
-
-@FORMATS.checks("json-string", raises=ValueError)
-def _is_json_text(value: object) -> bool:
-    """The spec's format for Flowise's JSON-string columns (flowData, chatbotConfig, details...)."""
-    if isinstance(value, str):
-        json.loads(value)
-    return True
-
-
-@FORMATS.checks("json-object-string", raises=ValueError)
-def _is_json_object_text(value: object) -> bool:
-    """A multipart field that carries an object as JSON text (``metadata``, ``loader``...)."""
-    return not isinstance(value, str) or isinstance(json.loads(value), dict)
 
 
 @FORMATS.checks("date-time", raises=ValueError)
@@ -105,29 +96,26 @@ class Operation:
 
     @property
     def public(self) -> bool:
-        """No credentials needed: ``security: []`` (or only the empty requirement ``{}``)."""
-        security = self.raw.get("security")
-        return security is not None and (security == [] or {} in security)
+        """No credentials needed: ``security: []``, or a key only optional (``{}`` among the requirements)."""
+        if "security" not in self.raw:  # the document's global requirement: a key
+            return False
+        return contract.public(self.raw, {}) or contract.key_optional(self.raw, {})
 
     @property
     def permissions(self) -> list[str]:
-        return list(self.raw.get("x-flowise-permission", []))
+        return contract.permissions(self.raw)
 
     @property
     def chatflow_key(self) -> bool:
-        return bool(self.raw.get("x-flowise-chatflow-key"))
+        return contract.chatflow_key(self.raw)
 
     @property
     def upstream_ids(self) -> set[str]:
-        return {note.get("id", "") for note in self.raw.get("x-flowise-upstream", []) if isinstance(note, dict)}
+        return contract.upstream_ids(self.raw)
 
     def upstream_ids_for(self, line: str | None) -> set[str]:
-        """The notes that hold on release line ``line`` (``3.0``): those whose ``versions`` name it, or
-        that name none. ``None``: every note."""
-        return {
-            note.get("id", "") for note in self.raw.get("x-flowise-upstream", [])
-            if isinstance(note, dict) and (line is None or not note.get("versions") or line in note["versions"])
-        }
+        """The notes that hold on release line ``line`` (``3.0``); ``None``: every note."""
+        return contract.upstream_ids(self.raw, line)
 
     @cached_property
     def query_parameters(self) -> list[Parameter]:
@@ -304,15 +292,8 @@ def _escape(part: str) -> str:
 
 def load_spec(path: str | Path | None = None) -> Spec:
     """Read the spec file (YAML or JSON); a missing or unreadable file is a ``SpecError``."""
-    spec_path = Path(path) if path else DEFAULT_SPEC_PATH
     try:
-        text = spec_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read the spec {spec_path}: {exc.strerror or exc}") from exc
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"cannot parse the spec {spec_path}: {exc}") from exc
-    if not isinstance(document, dict) or "openapi" not in document:
-        raise SpecError(f"{spec_path} is not an OpenAPI document")
-    return Spec(document, source=str(spec_path))
+        document = read_document(path)
+    except SpecFileError as exc:
+        raise SpecError(str(exc)) from None
+    return Spec(document, source=str(path or DEFAULT_SPEC_PATH))

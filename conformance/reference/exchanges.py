@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from contract.sse import UNPARSED, parse_events
+
 __all__ = [
     "MISSING_ID",
     "SCRIPT",
@@ -133,29 +135,9 @@ class ExchangeResult:
 
 
 def parse_sse_events(text: str) -> list[str]:
-    """Event names of a prediction stream, in order.
-
-    Flowise writes `message:\\ndata:{"event":..,"data":..}\\n\\n` (the name is inside the JSON);
-    a standard `event:` line is honoured too, so any SSE dialect yields names.
-    """
-    names: list[str] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        explicit: str | None = None
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                explicit = line[len("event:") :].strip()
-            elif line.startswith("data:"):
-                payload = line[len("data:") :].strip()
-                try:
-                    data = json.loads(payload)
-                except ValueError:
-                    data = None
-                if isinstance(data, dict) and isinstance(data.get("event"), str):
-                    names.append(data["event"])
-                elif explicit:
-                    names.append(explicit)
-                explicit = None
-    return names
+    """Event names of a prediction stream, in order (Flowise's name inside the JSON, else an ``event:``
+    line, so any SSE dialect yields names; frames with neither are left out)."""
+    return [frame.event for frame in parse_events(text) if frame.event != UNPARSED]
 
 
 def resolve_path(data: Any, path: str) -> Any:

@@ -36,6 +36,8 @@ class Release:
     quirks: str = "flowise-3.1"
     #: Whether its API keys carry permissions (3.x) or grant everything (2.x).
     key_permissions: bool = True
+    #: Whether it runs agentflows (v2, chatflow type AGENTFLOW): 3.x does, 2.x does not.
+    agentflows: bool = True
 
     @property
     def line(self) -> str:
@@ -55,7 +57,8 @@ class Release:
 RELEASES: tuple[Release, ...] = (
     Release("3.1.4", node_major=24, quirks="flowise-3.1"),
     Release("3.0.13", node_major=20, quirks="flowise-3.0"),
-    Release("2.2.8", node_major=20, bootstrap="api-json", quirks="flowise-2.2", key_permissions=False),
+    Release("2.2.8", node_major=20, bootstrap="api-json", quirks="flowise-2.2", key_permissions=False,
+            agentflows=False),
 )
 DEFAULT_RELEASE = RELEASES[0]
 

@@ -195,6 +195,8 @@ def _run_suite(url: str, run: SuiteRun, flows: ReferenceFlows, out: Path, option
     env = {name: value for name, value in os.environ.items() if not name.startswith("FLOWISE_")}
     env["FLOWISE_API_KEY"] = run.api_key
     chatflows = flows.answering() if run.chatflows else []
+    if not options.release.agentflows:  # the direct-reply agentflow cannot answer on 2.x
+        chatflows = [chatflow for chatflow in chatflows if chatflow != flows.direct_reply]
     for chatflow in chatflows:
         argv += ["--chatflow-id", chatflow]
     argv += ["--report-dir", str(out / run.folder), *run.extra, *options.suite_args]

@@ -81,6 +81,9 @@ _NGINX_BUFFERED = """
             proxy_buffer_size 256k;
             proxy_buffers 64 256k;
             proxy_busy_buffers_size 512k;
+            gzip on;
+            gzip_types text/event-stream application/json;
+            gzip_min_length 0;
 """
 
 
@@ -133,9 +136,11 @@ http {{
 
 
 def _caddyfile(port: int, backend: str, certs: Certificates, variant: str, prefix: str) -> str:
-    options = ["flush_interval -1"]  # Caddy's guidance for streams (it also flushes text/event-stream at once)
+    # Caddy's guidance for streams; Caddy 2.6 flushes text/event-stream at once whatever flush_interval
+    # says, so it has no buffered-sse variant (nginx shows that one).
+    options = ["flush_interval -1"]
     if variant == "buffered-sse":
-        options = ["flush_interval 1h"]
+        raise ValueError("Caddy cannot be made to buffer an event stream by configuration")
     if variant == "strip-authorization":
         options.append("header_up -Authorization")
     if variant == "html-errors":

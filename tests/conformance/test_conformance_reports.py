@@ -48,7 +48,7 @@ def fixture_report(*, strict: bool = False) -> RunReport:
 
 def test_counts_and_verdict() -> None:
     report = fixture_report()
-    assert report.counts() == {"pass": 1, "fail": 1, "deviation": 1, "skip": 1}
+    assert report.counts() == {"pass": 1, "fail": 1, "deviation": 1, "skip": 1, "proxy": 0}
     assert not report.ok and len(report.failed) == 1
     assert len(fixture_report(strict=True).failed) == 2
 

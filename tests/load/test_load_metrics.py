@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from contract.sse import UNPARSED, Frame
 from load.metrics import Outcome, StreamObservation, http_failure
-from load.sse import UNPARSED, Frame
 
 
 def observe(events: list[tuple[float, str, object]], *, end_at: float, failure: str | None = None):

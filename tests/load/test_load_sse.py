@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from load.sse import UNPARSED, Frame, FrameParser
+from contract.sse import UNPARSED, Frame, FrameParser
 
 
 def flowise(event: str, data: object, *, colon: bool = True, newline: str = "\n") -> bytes:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mockserver_errors import check_error
 
 from mockserver import MockSettings, create_app
 from mockserver.process import serve_in_thread
@@ -36,18 +37,6 @@ def mock_settings(**overrides: Any) -> MockSettings:
 
 def asgi_client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
-
-
-def check_error(response: httpx.Response, status: int, message: str | None = None) -> str:
-    """Assert Flowise's error-handler body ``{statusCode, success, message, stack}`` (keys in that order)
-    with ``status`` (and exactly ``message`` when given); return the message."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert list(body) == ["statusCode", "success", "message", "stack"], body
-    assert body["statusCode"] == status and body["success"] is False and body["stack"] == {}, body
-    if message is not None:
-        assert body["message"] == message
-    return body["message"]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import check_error
+from mockserver_errors import check_error
 from test_agentflow_budget import iteration
 from test_agentflow_conditions import branching_flow, cond
 from test_agentflow_custom_function import function_flow

@@ -8,7 +8,10 @@ the same way). `:heartbeat` comment lines may arrive at any time. See docs/strea
 The parser is fed lines (as the HTTP client hands them over, so each frame can be timestamped when
 its bytes arrived) or arbitrary chunks (split anywhere, also inside a line or a UTF-8 sequence). It
 follows the SSE line rules (LF, CRLF or CR endings; one optional space after the colon; multi-line
-data joined with LF) and knows nothing of timing or locust.
+data joined with LF) and knows nothing of timing or locust. A standard ``event:`` field names a frame
+whose data is not Flowise's JSON, so other SSE dialects (the OpenAI-compatible stream) parse too.
+The load tool and the reference harness read streams with it; the suite's frame-format checks
+(conformance/checks/sse.py) look at the raw bytes of each frame, which is their job.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Frame", "FrameParser"]
+__all__ = ["UNPARSED", "Frame", "FrameParser", "parse_events"]
 
 UNPARSED = "unparsed"
 """Event name given to a frame whose data is not Flowise's `{"event": ..., "data": ...}` JSON."""
@@ -36,6 +39,7 @@ class FrameParser:
 
     def __init__(self) -> None:
         self._data: list[str] = []
+        self._event = ""
         self._pending = b""
         self._after_cr = False
         self.comments = 0
@@ -90,10 +94,13 @@ class FrameParser:
             if colon and value[:1] == b" ":
                 value = value[1:]
             self._data.append(value.decode("utf-8", errors="replace"))
-        # `message`, `event`, `id`, `retry` and unknown fields carry nothing Flowise uses.
+        elif field == b"event":
+            self._event = value.decode("utf-8", errors="replace").strip()
+        # `message`, `id`, `retry` and unknown fields carry nothing Flowise uses.
         return None
 
     def _dispatch(self) -> Frame | None:
+        named, self._event = self._event, ""
         if not self._data:
             return None
         text = "\n".join(self._data)
@@ -101,7 +108,14 @@ class FrameParser:
         try:
             payload = json.loads(text)
         except ValueError:
-            return Frame(UNPARSED, text)
+            return Frame(named or UNPARSED, text)
         if isinstance(payload, dict) and isinstance(payload.get("event"), str):
             return Frame(payload["event"], payload.get("data"))
-        return Frame(UNPARSED, payload)
+        return Frame(named or UNPARSED, payload)
+
+
+def parse_events(body: str | bytes) -> list[Frame]:
+    """Every frame of a whole stream body."""
+    parser = FrameParser()
+    frames = parser.feed(body.encode() if isinstance(body, str) else body)
+    return [*frames, *parser.feed(b"\n\n")]
