@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver import quirks, resources  # noqa: F401  (resources registers every handler)
+from mockserver import quirks, resources, versions  # noqa: F401  (resources registers every handler)
 from mockserver.auth import OPEN_IDENTITY, Identity, KeyRing, is_public_path, key_from_header
 from mockserver.bodylimit import BodyLimit
 from mockserver.errors import FlowiseError, ForbiddenError, GateUnauthorizedError, error_response
@@ -179,6 +179,8 @@ class Pipeline:
             call = await self.build_call(request, op, path_params, identity)
             extra_headers = self.before_handler(call)
             result = await self.handlers[op.operation_id](call)
+            if self.settings.quirks_line is not None and not isinstance(result, Response):
+                result = versions.shape(self.settings, result)  # an older line's answers lack later fields
             response = self.to_response(result)
             for name, value in extra_headers.items():
                 response.headers.setdefault(name, value)

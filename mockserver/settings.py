@@ -87,26 +87,12 @@ class MockSettings(BaseSettings):
         0, ge=0, validation_alias=AliasChoices("number_of_proxies", "NUMBER_OF_PROXIES"),
         description="proxies in front whose X-Forwarded-For is trusted (Flowise's NUMBER_OF_PROXIES)")
 
-    @field_validator("js_memory", mode="before")
-    @classmethod
-    def _js_memory(cls, value: object) -> int:
-        if isinstance(value, (int, str)):
-            return parse_size(value)
-        raise ValueError("memory must be a size such as 128mb")
-
-    @field_validator("file_size_limit", mode="before")
+    @field_validator("file_size_limit", "agentflow_max_answer_size", "js_memory", mode="before")
     @classmethod
     def _size(cls, value: object) -> int:
         if isinstance(value, (int, str)):
             return parse_size(value)
-        raise ValueError("file size limit must be a size such as 50mb")
-
-    @field_validator("agentflow_max_answer_size", mode="before")
-    @classmethod
-    def _answer_size(cls, value: object) -> int:
-        if isinstance(value, (int, str)):
-            return parse_size(value)
-        raise ValueError("answer size must be a size such as 5mb")
+        raise ValueError("must be a size such as 50mb, 512kb or 1024")
 
     @field_validator("quirks")
     @classmethod

@@ -56,3 +56,48 @@ async def test_quirks_follow_the_notes_versions(spec: Spec, admin_headers: dict[
         flow = (await client.post("/chatflows", headers=admin_headers, json=FLOW)).json()["id"]
         answer = await client.post(f"/prediction/{flow}", json={})
     assert answer.status_code == status, answer.text
+
+
+LEAD_FLOW = "3a1c0b0e-8c39-4d2b-9d6e-0d1f0f0f0f0f"
+
+
+async def test_each_line_reproduces_what_its_release_was_seen_doing(
+        make_client: Any, admin_headers: dict[str, str], expect_error: Any) -> None:
+    """Seen on Flowise 3.0.13 by the reference harness: a leads list with a key answers (3.1's
+    workspace 404 is 3.1's), and an unknown document store is a double-wrapped 500 (3.1: 404)."""
+    missing = "/document-store/store/00000000-0000-0000-0000-000000000000"
+    by_line = {quirks: make_client(fast=True, quirks=quirks) for quirks in ("flowise-3.1", "flowise-3.0")}
+    expect_error(await by_line["flowise-3.1"].get(f"/leads/{LEAD_FLOW}", headers=admin_headers), 404)
+    listed = await by_line["flowise-3.0"].get(f"/leads/{LEAD_FLOW}", headers=admin_headers)
+    assert listed.status_code == 200 and listed.json() == []
+    expect_error(await by_line["flowise-3.1"].get(missing, headers=admin_headers), 404)
+    message = expect_error(await by_line["flowise-3.0"].get(missing, headers=admin_headers), 500)
+    assert message.startswith("Error: documentStoreServices.getDocumentStoreById - Error: documentStoreServices.")
+    expect_error(await by_line["flowise-3.0"].put(missing, headers=admin_headers, json={"description": "x"}), 500)
+
+
+@pytest.mark.parametrize(("quirks", "has_later_fields"), [
+    (None, True), ("flowise-3.1", True), ("flowise-3.0", False), ("flowise-2.2", False)])
+async def test_an_older_line_answers_without_the_fields_added_later(
+        make_client: Any, admin_headers: dict[str, str], quirks: str | None, has_later_fields: bool) -> None:
+    client = make_client(fast=True, quirks=quirks)
+    created = (await client.post("/chatflows", headers=admin_headers, json=FLOW)).json()
+    listed = (await client.get("/chatflows", headers=admin_headers)).json()
+    for chatflow in (created, listed[0]):
+        assert ("mcpServerConfig" in chatflow) is has_later_fields, chatflow
+        assert ("webhookSecretConfigured" in chatflow) is has_later_fields
+        assert "flowData" in chatflow and "deployed" in chatflow  # everything else stays
+    assert ("webhookSecret" in created) is has_later_fields
+
+
+def test_shape_leaves_out_only_what_the_line_lacks() -> None:
+    from mockserver.versions import shape
+
+    message = {"id": "m", "role": "apiMessage", "chatflowid": "f", "content": "hi", "reasonContent": None,
+               "action": "{}"}
+    stopped = {"text": "Send?", "question": "hi", "chatMessageId": "m", "agentFlowExecutedData": [], "action": {}}
+    older, newest = mock_settings(quirks="flowise-3.0"), mock_settings(quirks="flowise-3.1")
+    assert shape(older, [message]) == [{k: v for k, v in message.items() if k != "reasonContent"}]
+    assert "action" not in shape(older, stopped) and shape(newest, stopped) == stopped
+    assert shape(mock_settings(), [message]) == [message]
+    assert shape(older, {"unrelated": 1, "action": 2}) == {"unrelated": 1, "action": 2}

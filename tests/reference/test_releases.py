@@ -77,3 +77,16 @@ def test_each_release_gets_its_environment(tmp_path: Path) -> None:
     assert env["FLOWISE_USERNAME"] == "conformance-basic" and env["APIKEY_PATH"] == str(tmp_path)
     assert env["PATH"].split(":")[0] == str(install.node.parent) and "node20" in env["PATH"].split(":")[0]
     assert "FLOWISE_USERNAME" not in flowise_env(install, tmp_path / "data", 3999, base={"FLOWISE_USERNAME": "x"})
+
+
+def test_a_release_without_agentflows_is_not_asked_to_run_them() -> None:
+    from conformance.reference.exchanges import SCRIPT
+    from conformance.reference.run import script_for
+
+    assert script_for(release_for("3.0")) == list(SCRIPT)
+    old = script_for(release_for("2.2"))
+    predictions = {step.path for step in old if step.operation == "createPrediction"}
+    assert "/prediction/$chatflow_llm" in predictions and "/prediction/$missing" in predictions
+    assert not any(path in predictions for path in ("/prediction/$direct", "/prediction/$human_input", "/prediction/$loop"))
+    # Everything that is not an agentflow prediction stays.
+    assert [s for s in SCRIPT if s.operation != "createPrediction"] == [s for s in old if s.operation != "createPrediction"]
