@@ -14,7 +14,9 @@ as such. Rows, each against a server started for it on a free loopback port and 
 
 For each row: req/s, its ratio to bare in the same run, p50/p99 latency, and the CPU the generator and
 the server used during the run (% of one core, from their kernel counters), so a reader sees which side
-saturated: a server near 100 % is the limit; a generator near 100 % means the figure is the generator's.
+saturated: a server near 100 % is the limit; a generator near 100 % means the figure is the generator's;
+neither near 100 % means the server waited (an fsync) or did not get the CPU (a shared machine). The
+server's CPU time per request (`srv us/req`) is printed too: it holds when other work shares the cores.
 
 Req/s move with whatever else the machine runs, so beside them this prints instructions per request,
 counted by valgrind's callgrind over an in-process run (`benchmarks._inprocess`: N requests handed
@@ -264,9 +266,10 @@ def print_table(rows: list[Row], generator: str, args: argparse.Namespace, instr
     print(f"generator: {generator}; {args.connections} connections, {args.seconds} s per row"
           f"{f' after {args.warmup} s of warm-up' if args.warmup else ''}")
     print("ratio = req/s / bare req/s (same run); CPU = % of one core during the row, generator and server; "
-          f"instr/req: {instructions_note}")
+          "srv us/req = the server's CPU time per answered request (holds when the machine is shared; an fsync's "
+          f"wait is not in it); instr/req: {instructions_note}")
     header = (f"{'endpoint':<34} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-              f"{'gen CPU':>7} {'srv CPU':>7} {'instr/req':>10}")
+              f"{'gen CPU':>7} {'srv CPU':>7} {'srv us/req':>10} {'instr/req':>10}")
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -274,8 +277,9 @@ def print_table(rows: list[Row], generator: str, args: argparse.Namespace, instr
         p50 = f"{row.p50_ms:.2f}" if row.p50_ms is not None else "-"
         p99 = f"{row.p99_ms:.2f}" if row.p99_ms is not None else "-"
         instr = f"{row.instructions / 1000:.0f}k" if row.instructions is not None else "-"
+        cpu_us = f"{row.server_cpu / row.rps * 1e6:.0f}" if row.rps else "-"
         print(f"{row.name:<34} {row.rps:>8.0f} {ratio:>6.2f} {p50:>7} {p99:>7} {row.errors:>6} "
-              f"{row.generator_cpu:>7.0%} {row.server_cpu:>7.0%} {instr:>10}")
+              f"{row.generator_cpu:>7.0%} {row.server_cpu:>7.0%} {cpu_us:>10} {instr:>10}")
     print()
     for name, target in TARGETS.items():
         row = next(r for r in rows if r.name == name)

@@ -46,6 +46,7 @@ from mockserver.settings import MockSettings
 from mockserver.spec import Operation, Spec, describe, load_spec
 from mockserver.state import MockState
 from mockserver.store.db import Database, json_object, new_id
+from mockserver.streaming import EventStreamResponse
 
 __all__ = ["create_app"]
 
@@ -101,7 +102,8 @@ class Pipeline:
         path = request.scope["path"]
         if API_PREFIX + "/" not in path and "/api/v1/" in path.lower():
             raise GateUnauthorizedError()
-        if is_public_path(path) or path.startswith(_OPEN_EXTRA):
+        listed = versions.public(self.settings, path)  # the quirks' line may list it otherwise
+        if (is_public_path(path) if listed is None else listed) or path.startswith(_OPEN_EXTRA):
             identity = None
             if not self.settings.auth_on:
                 return OPEN_IDENTITY
@@ -169,18 +171,22 @@ class Pipeline:
                     {"statusCode": 405, "success": False,
                      "message": f"Method {request.method} is not allowed on {API_PREFIX}{template}", "stack": {}},
                     status_code=405, headers={"Allow": ", ".join(sorted(methods))})
-            if identity is None and not op.public:
+            if identity is None and not op.public and versions.public(self.settings, request.scope["path"]) is not True:
                 # A route under a public prefix that the spec still protects (e.g. GET /leads/{id}).
                 identity = self.keys.identify(key_from_header(request.headers.get("authorization")))
                 if identity is None:
                     raise GateUnauthorizedError()
-            if identity is not None and not identity.allows(op.permissions):
+            if identity is not None and not identity.allows(op.permissions) and versions.has_permissions(self.settings):
                 raise ForbiddenError()
             call = await self.build_call(request, op, path_params, identity)
             extra_headers = self.before_handler(call)
             result = await self.handlers[op.operation_id](call)
             if self.settings.quirks_line is not None and not isinstance(result, Response):
                 result = versions.shape(self.settings, result)  # an older line's answers lack later fields
+            elif isinstance(result, EventStreamResponse) and self.settings.quirks_line is not None:
+                older = versions.stream(self.settings, result.frames)  # an older line's end frame
+                if older is not None:
+                    result.frames = older
             response = self.to_response(result)
             for name, value in extra_headers.items():
                 response.headers.setdefault(name, value)

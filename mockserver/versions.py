@@ -10,12 +10,12 @@ and ``--quirks flowise-3.1`` keep every field. Defects that differ by line are t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any
 
 from mockserver.settings import MockSettings
 
-__all__ = ["ADDED", "LINES", "older_than", "shape"]
+__all__ = ["ADDED", "LINES", "PUBLIC_ON", "has_permissions", "older_than", "public", "shape", "stream"]
 
 #: The release lines of the quirks sets, oldest first.
 LINES = ("2.2", "3.0", "3.1")
@@ -31,6 +31,10 @@ def _chat_message(item: dict[str, Any]) -> bool:
     return "role" in item and "chatflowid" in item and "content" in item
 
 
+def _entity(item: dict[str, Any]) -> bool:
+    return "id" in item and "workspaceId" in item
+
+
 def _prediction(item: dict[str, Any]) -> bool:
     return "chatMessageId" in item and "question" in item and "agentFlowExecutedData" in item
 
@@ -44,7 +48,63 @@ ADDED: tuple[tuple[str, str, Recognise, tuple[str, ...]], ...] = (
     # A run stopped at a Human Input node: 3.0.13 answers the node's `humanInputAction` inside
     # agentFlowExecutedData only, without the top-level `action` 3.1 adds.
     ("3.1", "prediction", _prediction, ("action",)),
+    # 3.0 brought workspaces: 2.2.8's entities (chatflows, tools, variables, credentials, assistants,
+    # document stores, ...) have no `workspaceId`; its chatflows no `textToSpeech`, its chat messages
+    # no `execution` / `executionId` (agentflow executions came with 3.0).
+    ("3.0", "any entity", _entity, ("workspaceId",)),
+    ("3.0", "chatflow", _chatflow, ("textToSpeech",)),
+    ("3.0", "chat message", _chat_message, ("execution", "executionId")),
 )
+
+
+#: Path prefixes whose place on Flowise's public list (WHITELIST_URLS) differs by line: prefix → the lines
+#: where it is public. 3.1 added the chat abort (the widget's stop button); 3.0 took metrics and vector
+#: upsert off the list (packages/server/src/utils/constants.ts at flowise@2.2.8, 3.0.13, 3.1.x).
+PUBLIC_ON: dict[str, tuple[str, ...]] = {
+    "/api/v1/chatmessage/abort": ("3.1",),
+    "/api/v1/metrics": ("2.2",),
+    "/api/v1/vector/upsert/": ("2.2",),
+    # The leads list: public on 3.0 and 2.2 (`leads-list-public`); on 3.1 the spec's note decides.
+    "/api/v1/leads/": ("3.0", "2.2"),
+}
+#: Prefixes that, on a line not listed above, are as on 3.1 (the spec decides) rather than private.
+_ELSE_AS_31 = frozenset({"/api/v1/leads/"})
+#: The end frame of a stream, and how 3.0 and 2.2 write it (`end-frame-without-colon`: SSEStreamer.removeClient).
+END_FRAME = b'message:\ndata:{"event":"end","data":"[DONE]"}'
+OLD_END_FRAME = b'message\ndata:{"event":"end","data":"[DONE]"}'
+
+
+def public(settings: MockSettings, path: str) -> bool | None:
+    """Is ``path`` public on the quirks' line? None: the line does not differ from 3.1 there."""
+    line = settings.quirks_line
+    if line is None:
+        return None
+    for prefix, lines in PUBLIC_ON.items():
+        if path.startswith(prefix):
+            if line in lines:
+                return True
+            return None if prefix in _ELSE_AS_31 else False
+    return None
+
+
+def stream(settings: MockSettings, body: AsyncIterable[bytes]) -> AsyncIterator[bytes] | None:
+    """A prediction stream as the quirks' line writes it, or None when it is 3.1's (no rewrite needed).
+
+    3.0 and 2.2 write the end frame without the colon after ``message``; the frame's bytes cannot
+    occur elsewhere in a stream (a token's quotes are JSON-escaped), so a plain replace is exact."""
+    if not older_than(settings, "3.1"):
+        return None
+
+    async def rewritten() -> AsyncIterator[bytes]:
+        async for chunk in body:
+            yield chunk.replace(END_FRAME, OLD_END_FRAME)
+
+    return rewritten()
+
+
+def has_permissions(settings: MockSettings) -> bool:
+    """Keys carry permissions from 3.0 on; a 2.x key may call everything (no 403)."""
+    return not older_than(settings, "3.0")
 
 
 def _rank(line: str) -> int:

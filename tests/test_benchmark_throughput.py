@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROWS = ["bare Starlette GET /bare/json", "mock GET /chatflows/{id}", "mock POST /prediction (:memory:)",
         "mock POST /prediction (file db)"]
 ROW = re.compile(r"^(?P<name>.+?)\s+(?P<rps>\d+)\s+(?P<ratio>\d+\.\d\d)\s+(?P<p50>\d+\.\d\d)\s+(?P<p99>\d+\.\d\d)\s+"
-                 r"(?P<errors>\d+)\s+(?P<gen>\d+)%\s+(?P<srv>\d+)%\s+(?P<instr>-|\d+k)$")
+                 r"(?P<errors>\d+)\s+(?P<gen>\d+)%\s+(?P<srv>\d+)%\s+(?P<srv_us>\d+)\s+(?P<instr>-|\d+k)$")
 
 pytestmark = pytest.mark.slow
 

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -73,7 +74,9 @@ def _copy_sources(target: Path) -> Path:
     target.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(PROJECT_ROOT / name, target / name)
-    for name in ("mockserver", "conformance", "load", "spec"):
+    config = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    packages = [pattern.rstrip("*") for pattern in config["tool"]["setuptools"]["packages"]["find"]["include"]]
+    for name in [*packages, "spec"]:  # spec/: what the packages' flowise.openapi.yaml links to
         shutil.copytree(PROJECT_ROOT / name, target / name, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return target

@@ -75,6 +75,11 @@ def permission_check(spec: SpecIndex, permissions: KeyPermissions, tally: Permis
         operation = spec.get(_operation(case) or "")
         if operation is None:
             return
+        sent = str(getattr(getattr(response, "request", None), "method", "") or "").upper()
+        if sent and sent != operation.method:
+            # A probe of an undeclared method (`TRACE` for unsupported_method) answers for the path, not
+            # for this operation: Flowise 3.0's UI page for it proves no permission (seen on 3.0.13).
+            return
         body = getattr(case, "body", None)
         requested = body.get("permissions") if isinstance(body, dict) else None
         refused, found = permissions.observe(

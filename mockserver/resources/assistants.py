@@ -3,7 +3,8 @@
 Flowise parses ``details`` on create and update (a missing one is its 500 ``Invalid request body``; the
 contract says 400 naming the field). ``OPENAI``/``AZURE`` assistants are also created at the provider
 with the given credential; the mock has no provider, so every type is stored like a ``CUSTOM`` one and
-``isDeleteBoth`` has nothing more to delete.
+``isDeleteBoth`` has nothing more to delete (under quirks, a non-``CUSTOM`` create fails as Flowise's does
+when it cannot reach the provider: ``assistant-provider-500``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
+from mockserver.quirks import active
 from mockserver.resources._shape import delete_answer, insert_entity, listing, load_entity, update_entity
 
 WRITABLE = ("details", "credential", "iconSrc", "type")
@@ -43,6 +45,9 @@ async def create_assistant(call: Call) -> dict[str, Any]:
     body = call.body or {}
     if not body.get("details"):
         raise FlowiseError(400, "Invalid request body /details: 'details' is a required property")
+    if body.get("type") != "CUSTOM" and active(call, "assistant-provider-500"):  # no provider to reach
+        raise FlowiseError(500, "Error: assistantsService.createAssistant - Error creating new assistant - "
+                                "Connection error.")
     saved = insert_entity(call, "assistant", _fields(body), body)
     call.state.metrics.count("assistant_created")
     return saved

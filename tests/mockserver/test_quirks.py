@@ -84,3 +84,15 @@ def test_handlers_take_quirks_from_the_spec_only() -> None:
     allowed = {root / "quirks.py", root / "settings.py", root / "app.py"}
     readers = [str(p.relative_to(root)) for p in root.rglob("*.py") if p not in allowed and "quirks_on" in p.read_text()]
     assert readers == []
+
+
+async def test_a_provider_assistant_fails_under_quirks_as_flowise_without_its_provider(
+        make_client: Any, admin_headers: dict[str, str]) -> None:
+    quirky = make_client(quirks="flowise-3.1")
+    details = '{"name": "a"}'
+    refused = await quirky.post("/assistants", json={"details": details}, headers=admin_headers)
+    assert refused.status_code == 500 and "Error creating new assistant" in refused.json()["message"]
+    custom = await quirky.post("/assistants", json={"details": details, "type": "CUSTOM"}, headers=admin_headers)
+    assert custom.status_code == 200
+    plain = make_client()
+    assert (await plain.post("/assistants", json={"details": details}, headers=admin_headers)).status_code == 200

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from mockserver import create_app
 from mockserver.settings import KNOWN_QUIRKS
 from mockserver.spec import Spec
-from tests.mockserver.conftest import asgi_client, mock_settings
+from tests.mockserver.conftest import asgi_client, create_key, mock_settings
 
 FLOW = {"name": "q", "type": "CHATFLOW", "flowData": '{"nodes":[],"edges":[]}'}
 
@@ -58,6 +58,7 @@ async def test_quirks_follow_the_notes_versions(spec: Spec, admin_headers: dict[
     assert answer.status_code == status, answer.text
 
 
+GATE = {"error": "Unauthorized Access"}
 LEAD_FLOW = "3a1c0b0e-8c39-4d2b-9d6e-0d1f0f0f0f0f"
 
 
@@ -101,3 +102,41 @@ def test_shape_leaves_out_only_what_the_line_lacks() -> None:
     assert "action" not in shape(older, stopped) and shape(newest, stopped) == stopped
     assert shape(mock_settings(), [message]) == [message]
     assert shape(older, {"unrelated": 1, "action": 2}) == {"unrelated": 1, "action": 2}
+
+
+async def test_on_22_keys_grant_everything_and_the_public_list_is_its_own(
+        make_client: Any, expect_error: Any) -> None:
+    """2.2.8 (reference harness): a view-only key may create (no 403), metrics need no key, entities
+    carry no workspaceId; 3.1's public chat abort needs a key on 3.0 and 2.2."""
+    for quirks, forbidden in (("flowise-3.1", True), ("flowise-2.2", False)):
+        client = make_client(fast=True, quirks=quirks)
+        view = await create_key(client, "chatflows:view")
+        created = await client.post("/chatflows", headers=view, json=FLOW)
+        if forbidden:
+            assert (created.status_code, created.json()) == (403, {"message": "Forbidden"})
+        else:
+            assert created.status_code == 200 and "workspaceId" not in created.json()
+    abort = "/chatmessage/abort/00000000-0000-0000-0000-000000000000/chat"
+    refused = await make_client(fast=True, quirks="flowise-3.0").put(abort)
+    assert (refused.status_code, refused.json()) == (401, GATE)
+    assert (await make_client(fast=True, quirks="flowise-3.1").put(abort)).status_code != 401
+    assert (await make_client(fast=True, quirks="flowise-2.2").get("/metrics")).status_code == 200
+    assert (await make_client(fast=True, quirks="flowise-3.0").get("/metrics")).status_code == 401
+
+
+async def test_30_and_22_list_leads_to_anyone_and_end_streams_without_the_colon(
+        make_client: Any, admin_headers: dict[str, str]) -> None:
+    for quirks, old in (("flowise-3.1", False), ("flowise-3.0", True), ("flowise-2.2", True)):
+        client = make_client(fast=True, quirks=quirks)
+        flow = (await client.post("/chatflows", headers=admin_headers, json=FLOW)).json()["id"]
+        await client.post("/leads", json={"chatflowid": flow, "chatId": "c", "email": "ada@example.com"})
+        anonymous = await client.get(f"/leads/{flow}")
+        if old:
+            assert anonymous.status_code == 200 and [lead["email"] for lead in anonymous.json()] == ["ada@example.com"]
+        else:
+            assert anonymous.status_code in (401, 404)  # 3.1: refused (leads-get-workspace-404 with a key)
+        streamed = await client.post(f"/prediction/{flow}", json={"question": "hi", "streaming": True})
+        assert streamed.status_code == 200
+        end = b'message\ndata:{"event":"end","data":"[DONE]"}' if old else b'message:\ndata:{"event":"end","data":"[DONE]"}'
+        assert streamed.content.rstrip().endswith(end), streamed.content[-200:]
+        assert streamed.content.count(b"message:\ndata:") == streamed.content.count(b"\n\n") - (1 if old else 0)

@@ -40,6 +40,12 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "no-input-validation",
         "metrics-any-method",
         "assistant-undeletable",
+        "assistant-provider-500",
+        "leads-list-public",
+        "end-frame-without-colon",
+        "chunk-overlap-zero-ignored",
+        "iteration-state-not-carried",
+        "human-input-no-action",
     }
 )
 # The Flowise release lines a note's `versions` may name (the mock's --quirks flowise-<line>).
