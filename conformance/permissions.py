@@ -10,9 +10,10 @@ What the key holds is found out in two ways, the first one exact:
 
 1. **read**: the key's own entry in `GET /apikey` (Flowise lists every key whose permissions the
    caller holds, so a key that may list keys always sees itself);
-2. **learned** from answers otherwise: a 2xx (or a handler's 404 or 412) proves the key holds one of
-   the operation's permissions, Flowise's 403 proves it holds none of them, and a 400 `... exceed
-   your own permissions` proves it lacks one of those it asked to grant.
+2. **learned** from answers otherwise: a JSON 2xx (or a handler's JSON 404 or 412) proves the key
+   holds one of the operation's permissions (a 200 HTML page is a real Flowise's UI answering a route
+   it does not have, and proves nothing), Flowise's 403 proves it holds none of them, and a 400
+   `... exceed your own permissions` proves it lacks one of those it asked to grant.
 
 A refusal never hides a defect. A 403 on an operation whose permission the key holds (read, or
 proven by another operation's success) is a contradiction, reported as the failed check
@@ -41,6 +42,7 @@ __all__ = [
     "OutOfReach",
     "Reach",
     "is_forbidden",
+    "is_json",
     "own_permissions",
 ]
 
@@ -101,6 +103,15 @@ class _Tally:
 def _one_of(permissions: Iterable[str]) -> str:
     names = sorted(permissions)
     return names[0] if len(names) == 1 else "one of " + ", ".join(names)
+
+
+def is_json(body: bytes | str | None) -> bool:
+    """Flowise's API answers JSON; a 200 HTML page is its UI catch-all (an unmatched route), not a handler."""
+    try:
+        json.loads(body or b"")
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def is_forbidden(status: int, body: bytes | str | None) -> bool:
@@ -273,7 +284,8 @@ class KeyPermissions:
                 asked = frozenset(p for p in requested if isinstance(p, str))
                 tally.refused += 1
                 return True, self._exceeded(op_id, asked, exchange)
-            if 200 <= status < 300 or (status in PAST_THE_CHECK and operation.path_params):
+            passed = 200 <= status < 300 or (status in PAST_THE_CHECK and operation.path_params)
+            if passed and is_json(body):
                 return False, self._allowed(op_id, needed, exchange)
             return False, None
 

@@ -18,7 +18,7 @@ import httpx
 from conformance.client import TargetClient
 from conformance.errors import ApiKeyRejected, TargetUnreachable
 from conformance.families import FAMILIES
-from conformance.permissions import KeyPermissions, Reach, own_permissions
+from conformance.permissions import KeyPermissions, Reach, is_json, own_permissions
 from conformance.profile import Capabilities
 from conformance.spec import SpecIndex
 
@@ -135,6 +135,6 @@ def discover_permissions(client: TargetClient, spec: SpecIndex, *, deletes: bool
             answer = client.delete(family.item_path(absent_id(client.profile.run_id, family.kind)))
             if answer.status_code in (401, 403):
                 permissions.observe(delete, answer.status_code, answer.content, client.exchange_of(answer))
-            else:  # 200 `affected: 0`, 404 or a wrapped 500: the handler answered, past the check
+            elif is_json(answer.content):  # 200 `affected: 0`, 404 or a wrapped 500: the handler answered
                 permissions.passed(delete, client.exchange_of(answer))
     return permissions

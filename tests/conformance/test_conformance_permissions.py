@@ -106,3 +106,13 @@ def test_requests_are_matched_to_operations() -> None:
         "getChatflowById")
     assert keys.operation_for("DELETE", "/credentials/x?y=1").operation_id == "deleteCredentials"
     assert keys.operation_for("GET", "/no-such-route") is None
+
+
+def test_a_ui_page_proves_no_permission() -> None:
+    """A real Flowise answers a route it does not have with its UI page (200 HTML): that answer says
+    nothing about the key, so a 403 on the operation afterwards is still just out of reach."""
+    keys = KeyPermissions(SPEC, source="not read")
+    assert keys.observe(op("updateCredential"), 200, b"<!DOCTYPE html><html></html>") == (False, None)
+    assert keys.reach("updateCredential") is Reach.UNKNOWN
+    refused, found = keys.observe(op("getCredentialById"), 403, FORBIDDEN)
+    assert refused and found is None and keys.unreported() == []

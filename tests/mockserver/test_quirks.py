@@ -89,10 +89,10 @@ def test_handlers_take_quirks_from_the_spec_only() -> None:
 async def test_a_provider_assistant_fails_under_quirks_as_flowise_without_its_provider(
         make_client: Any, admin_headers: dict[str, str]) -> None:
     quirky = make_client(quirks="flowise-3.1")
-    details = '{"name": "a"}'
-    refused = await quirky.post("/assistants", json={"details": details}, headers=admin_headers)
+    body = {"details": '{"name": "a"}', "credential": "00000000-0000-4000-8000-000000000001"}
+    refused = await quirky.post("/assistants", json=body, headers=admin_headers)
     assert refused.status_code == 500 and "Error creating new assistant" in refused.json()["message"]
-    custom = await quirky.post("/assistants", json={"details": details, "type": "CUSTOM"}, headers=admin_headers)
+    custom = await quirky.post("/assistants", json={**body, "type": "CUSTOM"}, headers=admin_headers)
     assert custom.status_code == 200
     plain = make_client()
-    assert (await plain.post("/assistants", json={"details": details}, headers=admin_headers)).status_code == 200
+    assert (await plain.post("/assistants", json=body, headers=admin_headers)).status_code == 200
