@@ -19,7 +19,7 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -59,7 +59,6 @@ _UI_HTML = "<!DOCTYPE html><html><head><title>Flowise</title></head><body><div i
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT"]
 #: Key in the ASGI scope's ``state`` holding the spec template a request was routed to (for metrics).
 ROUTE_KEY = "mock.route"
 
@@ -134,17 +133,22 @@ class Pipeline:
     def routes(self) -> list[Route]:
         """The spec's paths as the app's routes, one per path template and every method, most specific first;
         the framework matches the path, the pipeline does the rest (auth before a 405, as Flowise)."""
-        return [Route(API_PREFIX + template, self._endpoint(template), methods=ALL_METHODS)
-                for template in self.templates]
+        return [Route(API_PREFIX + template, self._endpoint(template)) for template in self.templates]
 
-    def _endpoint(self, template: str) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return _SendGuard(await self.dispatch(request, template))
-            finally:
-                await request.close()  # uploaded files the handler has stored
+    def catch_all(self) -> Route:
+        return Route("/{rest:path}", self._endpoint(None))
 
-        return endpoint
+    def _endpoint(self, template: str | None) -> ASGIApp:
+        return _Endpoint(self, template)
+
+    def not_found(self, request: Request) -> Response:
+        """A path the spec does not have: under ``/api/v1`` the gate still comes first."""
+        try:
+            if "/api/v1/" in request.scope["path"].lower():
+                self.authenticate(request)
+        except FlowiseError as error:
+            return error.response()
+        return self.unknown_route(request)
 
     async def dispatch(self, request: Request, template: str | None = None) -> Response:
         """Answer ``request``, routed to ``template`` by the framework (``None``: match it here)."""
@@ -360,29 +364,44 @@ class Pipeline:
         return response
 
 
-class _SendGuard(Response):
-    """Sends the pipeline's response; one that fails before its first byte becomes Flowise's 500 (a
-    stream that fails later is cut: its status is already on the wire)."""
+class _Endpoint:
+    """The ASGI app behind one spec path (``template``; ``None``: the catch-all for paths the spec does not
+    have). An object, not a request function, because the framework holds functions to GET: the
+    pipeline answers every method itself (the gate first, then Flowise's 405)."""
 
-    def __init__(self, response: Response) -> None:  # noqa: D107 - nothing of Response's own state is used
-        self.response = response
-        self.status_code = response.status_code
+    def __init__(self, pipeline: Pipeline, template: str | None) -> None:
+        self.pipeline = pipeline
+        self.template = template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        request = Request(scope, receive, send)
         try:
-            await self.response(scope, receive, watched)
-        except Exception as exc:
-            if started:
-                raise
-            log.error("unhandled error sending %s: %s", scope.get("path"), "".join(traceback.format_exception(exc)))
-            await error_response(500, f"Error: {type(exc).__name__}: {exc}")(scope, receive, send)
+            if self.template is None:
+                response = self.pipeline.not_found(request)
+            else:
+                response = await self.pipeline.dispatch(request, self.template)
+            await _send_guarded(response, scope, receive, send)
+        finally:
+            await request.close()  # uploaded files the handler has stored
+
+
+async def _send_guarded(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send the pipeline's response; one that fails before its first byte becomes Flowise's 500 (a stream
+    that fails later is cut: its status is already on the wire)."""
+    started = False
+
+    async def watched(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await response(scope, receive, watched)
+    except Exception as exc:
+        if started:
+            raise
+        log.error("unhandled error sending %s: %s", scope.get("path"), "".join(traceback.format_exception(exc)))
+        await error_response(500, f"Error: {type(exc).__name__}: {exc}")(scope, receive, send)
 
 
 class _InternalTokenMissing(FlowiseError):
@@ -540,14 +559,6 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
     async def serve_spec(request: Request) -> Response:
         return Response(state.spec.raw_bytes, media_type="application/json")
 
-    async def not_found(request: Request) -> Response:
-        try:
-            if "/api/v1/" in request.scope["path"].lower():
-                pipeline.authenticate(request)
-        except FlowiseError as error:
-            return error.response()
-        return pipeline.unknown_route(request)
-
     from mockserver.control import control_routes
     from mockserver.openai_compat import openai_routes
 
@@ -568,7 +579,7 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
         *pipeline.routes(),
         *control_routes(state),
         *openai_routes(state),
-        Route("/{rest:path}", not_found, methods=ALL_METHODS),
+        pipeline.catch_all(),
     ])
     # Added innermost first: the request log sees every request, CORS answers preflights, and no body
     # reaches a route past the size limit.

@@ -68,7 +68,7 @@ def test_a_hostile_environment_changes_no_outcome(tmp_path: Path) -> None:
     own = [f"{TESTS.name}/test_hermetic.py::{name}" for name in
            ("test_no_configuring_variable_reaches_a_test", "test_nor_a_process_a_test_starts")]
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0",
          *own, *(f"{TESTS.name}/{test}" for test in AFFECTED)],
         capture_output=True, text=True, timeout=600, env=env, cwd=TESTS.parent)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

@@ -253,3 +253,12 @@ async def test_a_response_failing_to_send_still_answers_a_flowise_500() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock") as client:
         body = assert_flowise_error(await client.get("/api/v1/ping"), 500)
     assert "RuntimeError: the socket was gone" in body["message"]
+
+
+async def test_an_unknown_method_meets_the_gate_first_then_flowises_405() -> None:
+    async with make_client() as client:
+        anonymous = await client.request("FOO", "/api/v1/things")
+        assert (anonymous.status_code, anonymous.json()) == (401, {"error": "Unauthorized Access"})
+        refused = await client.request("FOO", "/api/v1/things", headers=AUTH)
+        assert_flowise_error(refused, 405)
+        assert refused.headers["allow"] == "GET, POST"
