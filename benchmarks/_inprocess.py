@@ -123,7 +123,10 @@ async def create_chatflow(app: Any) -> str:
                "scheme": "http", "path": "/api/v1/chatflows", "raw_path": b"/api/v1/chatflows", "root_path": "",
                "query_string": b"", "headers": headers, "client": ("127.0.0.1", 40000),
                "server": ("127.0.0.1", 3000), "state": {}}, receive, send)
-    return str(json.loads(b"".join(captured))["id"])
+    answer = json.loads(b"".join(captured))
+    if not isinstance(answer, dict) or "id" not in answer:
+        raise RuntimeError(f"the mock did not create the chatflow: {answer}")
+    return str(answer["id"])
 
 
 def main(argv: list[str] | None = None) -> int:

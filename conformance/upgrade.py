@@ -191,7 +191,14 @@ class UpgradeReport:
             for item in items:
                 lines.append(f"- **{item.deviation.id}**: {item.deviation.summary} ({item.deviation.reference})")
                 operations = item.operations_after if verdict == "appears" else item.operations_before
-                if operations:
+                if verdict == "stays" and set(item.operations_before) != set(item.operations_after):
+                    gone = sorted(set(item.operations_before) - set(item.operations_after))
+                    new = sorted(set(item.operations_after) - set(item.operations_before))
+                    if gone:
+                        lines.append(f"  no longer on {self.new}: {', '.join(gone)}")
+                    if new:
+                        lines.append(f"  new on {self.new}: {', '.join(new)}")
+                elif operations:
                     lines.append(f"  operations: {', '.join(operations)}")
                 for side, note in ((self.old, item.note_before), (self.new, item.note_after)):
                     if note:

@@ -60,11 +60,18 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        has_body = False
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 if value.isdigit() and int(value) > self.limit:
                     await _error_response(path, BodyTooLargeError())(scope, receive, send)
                     return
+                has_body = value != b"0"
+            elif name == b"transfer-encoding":
+                has_body = True
+        if not has_body:  # nothing to read, nothing to watch (most GETs): no cost per request
+            await self.app(scope, receive, send)
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
         received = 0
@@ -75,11 +82,9 @@ class BodyLimit:
             nonlocal received, complete
             if complete:  # the body is in: later calls wait for the disconnect, for as long as it takes
                 return await receive()
-            left = deadline - loop.time()
             try:
-                if left <= 0:
-                    raise TimeoutError
-                message = await asyncio.wait_for(receive(), left)
+                async with asyncio.timeout_at(deadline):  # no task per read, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 raise BodyTimeoutError(self.timeout_s) from None
             if message["type"] == "http.request":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["MockSettings", "parse_size"]
@@ -22,6 +22,9 @@ _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 #: One quirks set per supported Flowise release line: `flowise-<line>` reproduces the deviations that the
 #: spec's `x-flowise-upstream` notes record for that line (a note without `versions` holds for every line).
 KNOWN_QUIRKS = ("flowise-3.1", "flowise-3.0", "flowise-2.2")
+#: The version ``GET /version`` reports under each quirks set unless ``--version`` says otherwise, so a
+#: client (the conformance suite) that picks its expectations by version sees the line reproduced.
+QUIRKS_VERSION = {"flowise-3.1": "3.1.4", "flowise-3.0": "3.0.13", "flowise-2.2": "2.2.8"}
 
 
 def parse_size(text: str | int) -> int:
@@ -100,6 +103,12 @@ class MockSettings(BaseSettings):
         if value is not None and value not in KNOWN_QUIRKS:
             raise ValueError(f"unknown quirks set {value!r}; known: {', '.join(KNOWN_QUIRKS)}")
         return value
+
+    @model_validator(mode="after")
+    def _version_of_quirks(self) -> MockSettings:
+        if self.quirks in QUIRKS_VERSION and "version" not in self.model_fields_set:
+            self.version = QUIRKS_VERSION[self.quirks]
+        return self
 
     @property
     def quirks_on(self) -> bool:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from mockserver.auth import KeyRing
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
+from mockserver.quirks import active
 from mockserver.resources._shape import delete_answer, load_entity, update_entity
 from mockserver.store.db import page_window
 
@@ -42,7 +44,13 @@ def _shaper(call: Call, plain: dict[str, str] | None = None) -> Callable[[dict[s
     plain key is never stored, so ``apiKey`` is a preview except for the key just created
     (``plain`` = {id: key})."""
 
+    old = active(call, "api-keys-json-store")  # Flowise 2.2: an api.json entry
+
     def shape(row: dict[str, Any]) -> dict[str, Any]:
+        if old:
+            return {"keyName": row["keyName"], "apiKey": (plain or {}).get(row["id"], row["keyPreview"]),
+                    "apiSecret": row["apiSecret"], "createdAt": _day(row["updatedDate"]), "id": row["id"],
+                    "chatFlows": _bound_chatflows(call, row["id"])}
         return {
             "id": row["id"],
             "apiKey": (plain or {}).get(row["id"], row["keyPreview"]),
@@ -55,6 +63,14 @@ def _shaper(call: Call, plain: dict[str, str] | None = None) -> Callable[[dict[s
         }
 
     return shape
+
+
+def _day(stamp: Any) -> str:
+    """2.2's ``createdAt``: moment's ``DD-MMM-YY`` (``07-Dec-26``)."""
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).strftime("%d-%b-%y")
+    except ValueError:
+        return str(stamp)
 
 
 def _visible_rows(call: Call) -> list[dict[str, Any]]:
@@ -76,6 +92,8 @@ def _permissions(call: Call, body: dict[str, Any], fn: str) -> list[str]:
     ``workspace:*`` or ``admin:*`` (400: those belong to users, never to keys), and none the calling key
     lacks (400: a key cannot hand out more than it holds)."""
     permissions = body.get("permissions")
+    if active(call, "api-keys-json-store"):  # Flowise 2.2 reads only keyName; its keys may do everything
+        return [p for p in permissions if isinstance(p, str)] if isinstance(permissions, list) else []
     if not isinstance(permissions, list) or not permissions or not all(isinstance(p, str) for p in permissions):
         raise FlowiseError(412, _PERMISSIONS_MESSAGE.format(fn=fn))
     verb = "create" if fn == "createApiKey" else "update"
@@ -119,6 +137,8 @@ async def update_api_key(call: Call) -> list[dict[str, Any]]:
     body = call.body or {}
     name = _key_name(body, "updateApiKey")
     permissions = _permissions(call, body, "updateApiKey")
+    if active(call, "api-keys-json-store") and not call.db.query("SELECT id FROM apikey WHERE id = ?", (call.path["id"],)):
+        return []  # 2.2's updateAPIKey: an unknown id answers an empty list
     row = load_entity(call, "apikey", "ApiKey {id} not found", where="apikeyService.updateApiKey")
     update_entity(call, "apikey", row, {"keyName": name, "permissions": json.dumps(permissions)})
     _ring(call).forget()
@@ -126,10 +146,12 @@ async def update_api_key(call: Call) -> list[dict[str, Any]]:
 
 
 @operation("deleteApiKey")
-async def delete_api_key(call: Call) -> dict[str, Any]:
+async def delete_api_key(call: Call) -> dict[str, Any] | list[dict[str, Any]]:
     key_id = call.path["id"]
     affected = call.db.execute("DELETE FROM apikey WHERE id = ? AND workspaceId = ?", (key_id, call.workspace_id))
     _ring(call).forget()
+    if active(call, "api-keys-json-store"):  # 2.2 answers the keys left, found or not
+        return _all_keys(call)
     return delete_answer(call, affected, f"ApiKey {key_id} not found", where="apikeyService.deleteApiKey")
 
 

@@ -557,6 +557,9 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> dict[str
     # Time runs from the request's arrival (stamped by the request log), so queueing in the server counts.
     received = call.request.scope.get("state", {}).get(RECEIVED_AT, loop.time())
     chatflow = load_chatflow(call, call.path.get("id"))
+    if chatflow.get("type") == "AGENTFLOW" and quirks.active(call, "agentflows-missing"):  # Flowise 2.2
+        raise FlowiseError(500, "Error: chatflowsService.checkIfChatflowIsValidForStreaming - "
+                                "Ending node must be either a Chain or Agent or Engine")
     faults = read_faults(call.request.headers)
     inp = read_prediction(call.body, await _read_files(call), size_limit=call.settings.file_size_limit)
     if not inp.has_input and not quirks.active(call, "missing-question-accepted"):

@@ -145,3 +145,43 @@ def test_compare_versions_on_the_command_line(tmp_path: Path) -> None:
     assert {"key-permissions", "accounts-replace-basic-auth"} <= {change["id"] for change in report["changes"]}
     bad = subprocess.run([*run, "1.0.0"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == 2 and "not on a supported release line" in bad.stderr
+
+
+def test_the_shipped_data_tells_a_22_operator_what_moves() -> None:
+    """From the real catalogue and spec: what the reference runs of 2.2.8 and 3.0.13 found."""
+    report = compare_versions("2.2.8", "3.1.4", spec=load_spec(default_spec_path()))
+    fates = {item.deviation.id: item.verdict for item in report.deviations}
+    assert fates["no-key-permissions"] == fates["metrics-public"] == fates["agentflows-missing"] == "goes away"
+    assert fates["leads-get-workspace-404"] == "appears" and fates["missing-id-500"] == "stays"
+    text = report.to_markdown()
+    assert "new on 3.1.4: deleteChatflow" in text  # 2.2 answers its unknown id 200, 3.x 500
+    assert "### key-permissions (since 3.0)" in text
+    within = compare_versions("3.0.13", spec=load_spec(default_spec_path()))
+    assert {item.deviation.id for item in within.deviations if item.verdict == "goes away"} >= {
+        "end-frame-without-colon", "leads-list-public", "human-input-no-action"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("quirks", "expected"), [
+    ("flowise-3.0", {"end-frame-without-colon", "leads-list-public", "human-input-no-action"}),
+    ("flowise-2.2", {"no-key-permissions", "metrics-public", "api-keys-json-store", "leads-list-public"}),
+])
+def test_the_suite_judges_an_older_line_by_its_own_catalogue(quirks: str, expected: set[str], tmp_path: Path) -> None:
+    """The mock reproducing a line reports that line's version; the suite picks its profile and
+    recognises exactly that line's deviations: the run passes, and fails with --strict."""
+    import os
+
+    from conformance.embedded import EmbeddedMock
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLOWISE_")}
+    with EmbeddedMock(env=env, extra_args=("--quirks", quirks), log_path=tmp_path / "mock.log") as mock:
+        command = [sys.executable, "-m", "conformance.cli", mock.base_url, "--api-key", mock.api_key,
+                   "--layer", "semantics", "--timeout", "3", "--report-dir", str(tmp_path)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env,
+                              cwd=Path(__file__).resolve().parents[2])
+    results = json.loads((tmp_path / "results.json").read_text())
+    found = {outcome["deviation"]["id"] for outcome in results["outcomes"] if outcome["deviation"]}
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert expected <= found, found
+    assert results["notes"]["flowise version"].endswith(f"profile {quirks}")
+    assert "leads-get-workspace-404" not in found  # 3.1's, not this line's

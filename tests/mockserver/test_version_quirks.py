@@ -140,3 +140,31 @@ async def test_30_and_22_list_leads_to_anyone_and_end_streams_without_the_colon(
         end = b'message\ndata:{"event":"end","data":"[DONE]"}' if old else b'message:\ndata:{"event":"end","data":"[DONE]"}'
         assert streamed.content.rstrip().endswith(end), streamed.content[-200:]
         assert streamed.content.count(b"message:\ndata:") == streamed.content.count(b"\n\n") - (1 if old else 0)
+
+
+async def test_22_runs_no_agentflow(make_client: Any, admin_headers: dict[str, str], expect_error: Any) -> None:
+    agentflow = {"name": "a", "type": "AGENTFLOW", "flowData": '{"nodes":[],"edges":[]}'}
+    for quirks, refused in (("flowise-2.2", True), ("flowise-3.0", False)):
+        client = make_client(fast=True, quirks=quirks)
+        flow = (await client.post("/chatflows", headers=admin_headers, json=agentflow)).json()["id"]
+        answer = await client.post(f"/prediction/{flow}", json={"question": "hi"})
+        if refused:
+            assert "Ending node must be either a Chain or Agent or Engine" in expect_error(answer, 500)
+        else:
+            assert answer.status_code != 500 or "Ending node" not in answer.text
+
+
+async def test_22_keys_are_api_json_entries(make_client: Any, admin_headers: dict[str, str]) -> None:
+    client = make_client(fast=True, quirks="flowise-2.2")
+    created = await client.post("/apikey", headers=admin_headers, json={"keyName": "k"})  # no permissions: fine
+    assert created.status_code == 200, created.text
+    entry = next(item for item in created.json() if item["keyName"] == "k")
+    assert list(entry) == ["keyName", "apiKey", "apiSecret", "createdAt", "id", "chatFlows"]
+    missing = "00000000-0000-0000-0000-000000000000"
+    renamed = {"keyName": "x", "permissions": ["chatflows:view"]}
+    assert (await client.put(f"/apikey/{missing}", headers=admin_headers, json=renamed)).json() == []
+    left = await client.delete(f"/apikey/{entry['id']}", headers=admin_headers)
+    assert left.status_code == 200 and "k" not in [item["keyName"] for item in left.json()]
+    newest = make_client(fast=True, quirks="flowise-3.1")
+    refused = await newest.post("/apikey", headers=admin_headers, json={"keyName": "k"})
+    assert refused.status_code == 412

@@ -46,6 +46,10 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "chunk-overlap-zero-ignored",
         "iteration-state-not-carried",
         "human-input-no-action",
+        "agentflows-missing",
+        "metrics-public",
+        "no-key-permissions",
+        "api-keys-json-store",
     }
 )
 # The Flowise release lines a note's `versions` may name (the mock's --quirks flowise-<line>).
