@@ -62,6 +62,7 @@ def test_those_variables_would_configure_the_mock(monkeypatch: pytest.MonkeyPatc
     assert settings.answer_tokens == 1 and settings.cors_origins == "https://evil.example" and settings.port == 1
 
 
+@pytest.mark.slow  # a pytest run of its own
 def test_a_hostile_environment_changes_no_outcome(tmp_path: Path) -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
     env.update(HOSTILE)

@@ -81,12 +81,12 @@ def leftovers(mock: EmbeddedMock, run_id: str) -> list[Any]:
                 for item in client.get(path).json() if f"conformance-{run_id}" in json.dumps(item)]
 
 
-#: Four whole runs in the default tier (about a minute); two more with the slow tier.
+#: Two whole runs in the default tier (half a minute); four more with the slow tier (--run-slow, CI).
 CASES = [
     pytest.param(TEAM, (), id="team-key"),
-    pytest.param(TEAM_WITH_KEYS, (), id="team-key-reading-its-permissions"),
+    pytest.param(TEAM_WITH_KEYS, (), id="team-key-reading-its-permissions", marks=pytest.mark.slow),
     pytest.param(TEAM_CREATING_KEYS, (), id="team-key-creating-keys-it-cannot-list", marks=pytest.mark.slow),
-    pytest.param(random_subset(ALL_PERMISSIONS, SEED), (), id=f"random-key-seed-{SEED}"),
+    pytest.param(random_subset(ALL_PERMISSIONS, SEED), (), id=f"random-key-seed-{SEED}", marks=pytest.mark.slow),
     pytest.param(("chatflows:view",), ("--read-only",), id="view-only-key-read-only"),
     pytest.param(random_subset(VIEWS, SEED + 1), ("--read-only",), id=f"random-view-key-read-only-seed-{SEED}",
                  marks=pytest.mark.slow),
