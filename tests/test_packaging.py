@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,22 @@ def test_the_mock_imports_nothing_of_the_suite_or_the_load_tool() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("main", "argv", "extra"), [
+    ("conformance.cli", ["http://127.0.0.1:1"], "suite"),
+    ("conformance.cli", ["reference"], "suite"),
+    ("load.cli", ["http://127.0.0.1:1", "--chatflow-id", "x"], "load"),
+])
+def test_a_tool_without_its_extra_names_the_pip_command(main: str, argv: list[str], extra: str,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """As on a base install: the tool's own dependencies cannot be found, so it says which extra adds them."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name in SUITE_AND_LOAD_MODULES
+                        else real_find_spec(name, *args))
+    assert importlib.import_module(main).main(argv) == 2
+    assert f"pip install 'flowise-contract-kit[{extra}]'" in capsys.readouterr().err
 
 
 def _copy_sources(target: Path) -> Path:
