@@ -396,6 +396,7 @@ def flowise_schema_run(flowise_session: ConformanceSession, request: pytest.Fixt
             progress=progress,
             permissions=flowise_session.permissions,
             attribute=getattr(flowise_session, "attribute", None),
+            behind_proxy=flowise_session.deployment.behind_proxy,
         )
         for outcome in run.outcomes:
             flowise_session.record(outcome)

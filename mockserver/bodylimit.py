@@ -47,6 +47,20 @@ def _error_response(path: str, error: FlowiseError) -> Response:
     return response
 
 
+async def _drained(receive: Receive) -> bool:
+    """Read and drop the rest of a body the app answered without reading, as Flowise's body parsers
+    read every JSON body before any route answers. A reverse proxy still sending a body the answer
+    has overtaken may cut that answer (Caddy 2.6 does); False when the body broke the limit or its
+    deadline (the connection is then closed after the answer)."""
+    try:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return bool(message["type"] == "http.request")
+    except (BodyTooLargeError, BodyTimeoutError):
+        return False
+
+
 class BodyLimit:
     """Pure ASGI middleware: streams pass through untouched; only ``receive`` is watched."""
 
@@ -100,6 +114,8 @@ class BodyLimit:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if not complete and not await _drained(limited_receive):
+                    message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
             await send(message)
 
         try:

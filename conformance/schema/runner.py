@@ -32,10 +32,11 @@ from conformance.permissions import GRANTING, KeyPermissions, Reach
 from conformance.profile import TargetProfile
 from conformance.schema.artefacts import SchemathesisArtefacts
 from conformance.schema.checks import PermissionTally, permission_check, registered_checks
-from conformance.schema.collector import EventCollector, OperationVerdict
+from conformance.schema.collector import LAYER, EventCollector, OperationVerdict
 from conformance.schema.config import build_config
 from conformance.schema.formats import registered_formats
 from conformance.schema.guard import WriteGuard, is_negative
+from conformance.schema.resend import CutAnswers, resending_sessions
 from conformance.spec import SpecIndex
 
 __all__ = ["SchemaRun", "run_schema_layer"]
@@ -267,8 +268,11 @@ def run_schema_layer(
     seed: int | None = None,
     permissions: KeyPermissions | None = None,
     attribute: Callable[..., Any] | None = None,
+    behind_proxy: bool = False,
 ) -> SchemaRun:
-    """Run every schemathesis phase once against the profile's target and collect the outcomes."""
+    """Run every schemathesis phase once against the profile's target and collect the outcomes.
+
+    Behind a proxy, an answer the proxy cut off mid-body is sent once more (`resend.py`)."""
     import schemathesis
     from schemathesis.engine import from_schema
     from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
@@ -298,8 +302,10 @@ def run_schema_layer(
     GLOBAL_HOOK_DISPATCHER.register_hook_with_name(guard.before_call, "before_call")
     artefacts = SchemathesisArtefacts(report_dir, schema.config)
     started = time.monotonic()
+    cut = CutAnswers()
     try:
-        with registered_checks(spec, extra_checks) as names, registered_formats():
+        with (registered_checks(spec, extra_checks) as names, registered_formats(),
+              resending_sessions(cut, enabled=behind_proxy)):
             stream = from_schema(schema).execute()
             try:
                 for event in stream:
@@ -329,4 +335,19 @@ def run_schema_layer(
     }
     if artefacts.error:
         notes["schemathesis artefacts"] = artefacts.error
-    return SchemaRun(collector=collector, outcomes=collector.outcomes(), artefacts=artefacts.paths, notes=notes)
+    outcomes = collector.outcomes()
+    if cut.resent:
+        notes["answers cut by the proxy"] = cut.summary()
+        outcomes.append(_cut_outcome(cut))
+    return SchemaRun(collector=collector, outcomes=outcomes, artefacts=artefacts.paths, notes=notes)
+
+
+def _cut_outcome(cut: CutAnswers) -> Outcome:
+    """The resends as the proxy's doing (docs/deployment.md#answers-cut-off)."""
+    from conformance.deployment import REFERENCE
+    from conformance.outcomes import DeviationRef, Status
+
+    ref = DeviationRef(id="proxy-cut-answer", reference=f"{REFERENCE}#answers-cut-off",
+                       summary="the proxy aborted answers mid-body; each was sent once more")
+    return Outcome(LAYER, "(transport)", "answers_complete", Status.PROXY, cut.summary(), ref,
+                   source="schemathesis")

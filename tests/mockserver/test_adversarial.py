@@ -299,6 +299,29 @@ def test_a_chunked_body_stops_at_the_limit(api: httpx.Client, server: ManagedPro
     assert status_kb(server.pid, "VmHWM") - before < 20 * 1024**2, "the server buffered past the limit"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/no-such-route", "/api/v1/apikey/no-such-key"])
+def test_an_answer_waits_for_the_whole_body_and_keeps_the_connection(server: ManagedProcess, path: str) -> None:
+    """Flowise's body parsers read every JSON body before any route answers; an answer that overtook the
+    body would be cut by a proxy still forwarding it (Caddy 2.6, docs/deployment.md#answers-cut-off)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    body = json.dumps({"name": "x" * 100_000}).encode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head + body[:1000])
+        sock.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            sock.recv(65536)  # the rest of the body is still to come: no answer yet
+        sock.settimeout(10)
+        sock.sendall(body[1000:] + b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n")  # then one more request
+        served = b""
+        while not served.endswith(b"pong") and (more := sock.recv(65536)):
+            served += more
+    first, _, second = served.partition(b"HTTP/1.1 200 OK")
+    assert first.split(b" ", 2)[1] in (b"404", b"405") and b"connection: close" not in first.lower(), served
+    assert second.endswith(b"pong"), served  # the same connection served on
+
+
 def test_an_upload_over_the_limit_is_not_stored(api: httpx.Client) -> None:
     flow = create_flow(api, {"nodes": [], "edges": []}, "CHATFLOW")
     big = api.post(f"/attachments/{flow}/chat-1", files={"files": ("big.txt", b"a" * (20 * 1024**2), "text/plain")})
