@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--keep-data", action="store_true", help="keep the real Flowise's temporary data folder")
     add("--suite-args", default="", help="extra flowise-conformance flags, e.g. '--examples 5 --timeout 30'")
     add("--suite-timeout", type=float, default=900.0, help="stop the suite after this many seconds (default 900)")
+    add("--proxy", choices=("nginx", "caddy"),
+        help="run the suite through this reverse proxy (Debian package) with TLS and HTTP/2 in front of Flowise")
+    add("--keys", default="", metavar="LABELS",
+        help="which suite runs to make, comma-separated: full, scoped, view-only-read-only (default: all)")
     return parser
 
 
@@ -75,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         release = release_for(args.flowise_version)
     except ValueError as exc:
         parser.error(str(exc))
-    from conformance.reference.run import RunOptions, run_reference
+    from conformance.reference.run import SUITE_LABELS, RunOptions, run_reference
+
+    keys = tuple(label.strip() for label in args.keys.split(",") if label.strip()) or None
+    unknown = sorted(set(keys or ()) - set(SUITE_LABELS))
+    if unknown:
+        parser.error(f"--keys: unknown {', '.join(unknown)} (choose from {', '.join(SUITE_LABELS)})")
 
     configured = Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) and release.version == FLOWISE_VERSION else None
     options = RunOptions(
@@ -89,5 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         keep_data=args.keep_data,
         suite_args=shlex.split(args.suite_args),
         suite_timeout=args.suite_timeout,
+        proxy=args.proxy,
+        suite_keys=keys,
     )
     return run_reference(options)

@@ -38,6 +38,7 @@ from conformance.reference.fidelity import Column, compare_targets
 from conformance.reference.fidelity_report import write_fidelity
 from conformance.reference.flows import FlowsError, ReferenceFlows, create_credential, create_reference_flows
 from conformance.reference.install import Installation, InstallError, ensure_installed
+from conformance.reference.proxies import start_proxy
 from conformance.reference.releases import DEFAULT_RELEASE, Release
 from conformance.reference.server import (
     ManagedProcess,
@@ -74,6 +75,11 @@ class RunOptions:
     keep_data: bool = False
     suite_args: list[str] = field(default_factory=list)
     suite_timeout: float = 900.0
+    #: A reverse proxy (`proxies.py`: nginx or caddy) with TLS and HTTP/2 in front of Flowise for the
+    #: suite; the fidelity comparison still talks to Flowise directly.
+    proxy: str | None = None
+    #: Which of the suite runs to make (`suite_runs` labels); None: all of them.
+    suite_keys: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -136,6 +142,9 @@ class SuiteRun:
         return "triage.md" if self.folder == "conformance" else f"triage-{self.label}.md"
 
 
+SUITE_LABELS = ("full", "scoped", "view-only-read-only")
+
+
 def suite_runs(keys: Bootstrapped, scoped_key: str | None) -> list[SuiteRun]:
     """The full-permission run, then the runs an operator makes with the keys they actually hold: a
     team's scoped key, and a view-only key in `--read-only` (the first, read-only look)."""
@@ -183,7 +192,8 @@ def _setup_real(
     return keys, flows, scoped.api_key if scoped else None
 
 
-def _run_suite(url: str, run: SuiteRun, flows: ReferenceFlows, out: Path, options: RunOptions) -> int:
+def _run_suite(url: str, run: SuiteRun, flows: ReferenceFlows, out: Path, options: RunOptions,
+               ca_bundle: Path | None = None) -> int:
     """`flowise-conformance` against the real server with one key, in its own process, output teed
     to the run's log.
 
@@ -199,6 +209,8 @@ def _run_suite(url: str, run: SuiteRun, flows: ReferenceFlows, out: Path, option
         chatflows = [chatflow for chatflow in chatflows if chatflow != flows.direct_reply]
     for chatflow in chatflows:
         argv += ["--chatflow-id", chatflow]
+    if ca_bundle is not None:
+        argv += ["--ca-bundle", str(ca_bundle)]
     argv += ["--report-dir", str(out / run.folder), *run.extra, *options.suite_args]
     shown = "".join(f" --chatflow-id {chatflow}" for chatflow in chatflows)
     _say(f"running: FLOWISE_API_KEY=<{run.label} key> flowise-conformance {url}{shown} "
@@ -325,11 +337,21 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
                         log(f"fidelity comparison failed: {exc}")
                         code = code or 1
             if options.suite:
+                suite_url, ca_bundle = flowise.url, None
+                if options.proxy:
+                    with measure.step(f"{options.proxy} start", log):
+                        proxy = start_proxy(options.proxy, flowise.url)
+                        group.add(proxy.process)
+                    suite_url, ca_bundle = proxy.url, proxy.ca
+                    measure.facts["proxy"] = {"kind": options.proxy, "url": proxy.url}
+                    log(f"{options.proxy} (TLS, HTTP/2) on {proxy.url} in front of {flowise.url}")
                 exit_codes: dict[str, int] = {}
                 for suite in suite_runs(keys, scoped_key):
+                    if options.suite_keys is not None and suite.label not in options.suite_keys:
+                        continue
                     step = "conformance suite" if suite.label == "full" else f"conformance suite ({suite.label} key)"
                     with measure.step(step, log):
-                        suite_code = _run_suite(flowise.url, suite, flows, out, options)
+                        suite_code = _run_suite(suite_url, suite, flows, out, options, ca_bundle)
                     exit_codes[suite.label] = suite_code
                     if suite_code != 0:
                         code = code or (suite_code if suite_code > 0 else 1)

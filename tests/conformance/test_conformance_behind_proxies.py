@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 pytest.importorskip("trustme", reason="trustme (the dev extra) makes the proxies' throw-away certificates")
 
-from proxies import skip_reason, start_proxy  # noqa: E402  (after the skip: proxies imports trustme lazily)
+from conformance.reference.proxies import skip_reason, start_proxy  # noqa: E402  (after the skip)
 
 
 @pytest.fixture(scope="module")

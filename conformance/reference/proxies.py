@@ -1,4 +1,5 @@
-"""Real reverse proxies (nginx, Caddy from the distribution's packages) in front of a backend, for tests.
+"""Real reverse proxies (nginx, Caddy from the distribution's packages) in front of a backend: the
+mock in the tests, a real Flowise in the reference matrix (`matrix.py`).
 
 Each proxy gets a throw-away CA and server certificate (trustme), a config written into its own
 temporary folder, TLS with HTTP/2 to the client on a free loopback port, and the settings the
@@ -49,7 +50,11 @@ class Certificates:
 
 def make_certificates(folder: Path) -> Certificates:
     """A private CA and a certificate for 127.0.0.1 / localhost it signed (PEM files in `folder`)."""
-    import trustme
+    try:
+        import trustme
+    except ImportError as exc:
+        raise ServerError("trustme makes the proxies' throw-away certificates: pip install 'trustme>=1.1' "
+                          "(it comes with the dev extra)") from exc
 
     ca = trustme.CA()
     server = ca.issue_cert("127.0.0.1", "localhost")
