@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import time
 from pathlib import Path
 
 from conformance.reference.install import CACHE_ENV, FLOWISE_VERSION, default_cache_dir
@@ -16,6 +17,13 @@ from conformance.reference.releases import RELEASES, release_for
 
 __all__ = ["build_parser", "main"]
 
+def _cells() -> str:
+    from conformance.reference.matrix import CELLS
+
+    return "\n".join(f"  {cell.name:<20} {cell.shape()}: {cell.covers}" for cell in CELLS)
+
+
+_CELLS = _cells()
 EPILOG = f"""\
 environment:
   {CACHE_ENV}   where Flowise {FLOWISE_VERSION} and Node 24 are installed (default {default_cache_dir()});
@@ -34,6 +42,9 @@ what it does, in order (every step prints its progress and duration):
      scripted exchanges: fidelity.html / fidelity.md
   5. runs flowise-conformance against the real server: conformance/ and triage.md
   6. stops everything it started (also on failure and Ctrl-C)
+
+--matrix: one run per cell, one after another (a cell covers one dimension beside the baseline):
+{_CELLS}
 
 exit codes:
     0  the suite passed against the real Flowise and the fidelity comparison ran
@@ -67,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--suite-timeout", type=float, default=900.0, help="stop the suite after this many seconds (default 900)")
     add("--proxy", choices=("nginx", "caddy"),
         help="run the suite through this reverse proxy (Debian package) with TLS and HTTP/2 in front of Flowise")
+    add("--matrix", action="store_true",
+        help="run the matrix of deployment shapes (versions, proxies, Postgres, queue mode; see below) one cell "
+        "after another, and write matrix.md / matrix.html / matrix.json")
+    add("--cells", metavar="NAMES", help="with --matrix: only these cells, comma-separated")
     add("--keys", default="", metavar="LABELS",
         help="which suite runs to make, comma-separated: full, scoped, view-only-read-only (default: all)")
     return parser
@@ -79,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         release = release_for(args.flowise_version)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.matrix:
+        return _matrix(parser, args)
     from conformance.reference.run import SUITE_LABELS, RunOptions, run_reference
 
     keys = tuple(label.strip() for label in args.keys.split(",") if label.strip()) or None
@@ -102,3 +119,29 @@ def main(argv: list[str] | None = None) -> int:
         suite_keys=keys,
     )
     return run_reference(options)
+
+
+def _matrix(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from conformance.reference.matrix import cells_named, run_matrix
+
+    def say(message: str) -> None:
+        print(f"reference: {message}", flush=True)
+
+    single = [flag for flag, value in (("--proxy", args.proxy), ("--keys", args.keys), ("--no-suite", args.no_suite),
+                                       ("--install-only", args.install_only), ("--llm-url", args.llm_url))
+              if value]
+    if args.flowise_version != FLOWISE_VERSION:
+        single.append("--flowise-version")
+    if single:
+        parser.error(f"--matrix sets these per cell: leave out {', '.join(single)}")
+    try:
+        cells = cells_named(args.cells)
+    except ValueError as exc:
+        parser.error(str(exc))
+    out = (args.report_dir or Path("reports") / "reference" / time.strftime("matrix-%Y%m%d-%H%M%S", time.gmtime())).resolve()
+    say(f"matrix of {len(cells)} cells; reports go to {out}")
+    results = run_matrix(cells, out, log=say, suite_args=shlex.split(args.suite_args), suite_timeout=args.suite_timeout)
+    for result in results:
+        say(f"{result.cell.name}: {'pass' if result.passed else 'FAIL'} ({result.seconds:.0f} s) {result.problem}".rstrip())
+    say(f"matrix report: {out / 'matrix.html'}")
+    return 0 if results and all(result.passed for result in results) and len(results) == len(cells) else 1
