@@ -46,6 +46,7 @@ from mockserver.settings import MockSettings
 from mockserver.spec import Operation, Spec, describe, load_spec
 from mockserver.state import MockState
 from mockserver.store.db import Database, json_object, new_id
+from mockserver.store.durability import DurableAnswers
 from mockserver.streaming import EventStreamResponse
 
 __all__ = ["create_app"]
@@ -581,8 +582,9 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
         *openai_routes(state),
         pipeline.catch_all(),
     ])
-    # Added innermost first: the request log sees every request, CORS answers preflights, and no body
-    # reaches a route past the size limit.
+    # Added innermost first: the request log sees every request, CORS answers preflights, no body
+    # reaches a route past the size limit, and no answer leaves before its request's writes are on disk.
+    app.add_middleware(DurableAnswers, durability=state.db.durability)
     app.add_middleware(BodyLimit, limit=settings.file_size_limit, timeout_s=settings.body_timeout_s)
     app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(RequestLog, metrics=state.metrics, enabled=settings.log_requests)

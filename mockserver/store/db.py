@@ -1,9 +1,10 @@
-"""The SQLite connection: every write is committed (and fsynced) before its response is sent.
+"""The SQLite connection: every write is committed, and on disk, before its response is sent.
 
-One connection per mock process, in autocommit mode, WAL journal and ``synchronous=FULL``: a statement
-returns only once SQLite has made it durable, so a ``kill -9`` at any moment loses no acknowledged write
-(docs/README.md#real-state). Multi-statement writes go through ``transaction()``. Handlers run on the event
-loop thread, so a lock only guards the rare call from a worker thread.
+One connection per mock process, in autocommit mode, WAL journal and ``synchronous=NORMAL``: a statement
+returns once its commit is in the WAL file (a ``kill -9`` cannot lose it), and the answer waits for an
+fsync of that file shared with the other requests that wrote meanwhile (group commit, ``durability.py``),
+so no acknowledged write is lost to a crash or a power cut (docs/README.md#real-state). Multi-statement
+writes go through ``transaction()``. A lock guards the calls from worker threads (agentflows run there).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mockserver.store.durability import Durability, note_write
 from mockserver.store.schema import SCHEMA
 
 __all__ = ["Database", "UnknownColumnError", "json_object", "json_value", "new_id", "now_iso", "page_window", "to_json_text"]
@@ -99,9 +101,11 @@ class Database:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._in_tx = 0
+        self.durability = Durability(path)
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        # NORMAL: a commit does not wait for the disk; the answer does (durability.py), one fsync for many.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
         self._columns: dict[str, frozenset[str]] = {}
@@ -109,11 +113,16 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self.durability.close()
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; returns the number of rows changed."""
+        """Run one writing statement; returns the number of rows changed. Outside a transaction it is a
+        commit of its own, which the current request's answer waits to see on disk."""
         with self._lock:
-            return self._conn.execute(sql, params).rowcount
+            changed: int = self._conn.execute(sql, params).rowcount
+            if not self._in_tx:
+                note_write(self.durability.committed_one())
+            return changed
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -187,6 +196,7 @@ class Database:
                 raise
             else:
                 self._conn.execute("COMMIT")
+                note_write(self.durability.committed_one())
             finally:
                 self._in_tx = 0
 
