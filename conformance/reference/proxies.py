@@ -128,7 +128,9 @@ http {{
         }}
         location {location} {{
             proxy_pass {upstream};
-            proxy_set_header Host $host;
+            # $http_host, not $host: the port too. Flowise's Execute Flow calls the other flow back
+            # through the address the client used (docs/deployment.md#flowise-calls-itself).
+            proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
 {streaming}{extra}        }}
