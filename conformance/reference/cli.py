@@ -82,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the matrix of deployment shapes (versions, proxies, Postgres, queue mode; see below) one cell "
         "after another, and write matrix.md / matrix.html / matrix.json")
     add("--cells", metavar="NAMES", help="with --matrix: only these cells, comma-separated")
+    add("--database", choices=("sqlite", "postgres"), default="sqlite",
+        help="Flowise's database (default sqlite, a file in the temporary data folder); postgres: the harness "
+        "initdb's and starts its own throw-away PostgreSQL on a free loopback port (needs the server binaries: "
+        "initdb and postgres on PATH or under /usr/lib/postgresql/<N>/bin; as root they run as the 'postgres' "
+        "or 'nobody' user)")
+    add("--mode", choices=("main", "queue"), default="main",
+        help="main (default): one Flowise process; queue: MODE=queue with its own Redis (needs redis-server: "
+        "apt-get install -y redis-server) and a separate 'flowise worker' process that runs the predictions; "
+        "works with either --database (server and worker share the SQLite file or the Postgres database)")
     add("--keys", default="", metavar="LABELS",
         help="which suite runs to make, comma-separated: full, scoped, view-only-read-only (default: all)")
     return parser
@@ -117,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         suite_timeout=args.suite_timeout,
         proxy=args.proxy,
         suite_keys=keys,
+        database=args.database,
+        mode=args.mode,
     )
     return run_reference(options)
 

@@ -77,6 +77,10 @@ class Installation:
         """Flowise's own entry point; started with our node so Node 24 is certain."""
         return self.node_modules / "flowise" / "bin" / "run"
 
+    def has_worker(self) -> bool:
+        """Whether this release has the `flowise worker` command of queue mode (dist/commands/worker.js)."""
+        return (self.node_modules / "flowise" / "dist" / "commands" / "worker.js").is_file()
+
     @property
     def models_json(self) -> Path:
         """Local model list; the default is a raw.githubusercontent.com URL fetched at start."""

@@ -48,6 +48,15 @@ from conformance.reference.server import (
     start_mock,
     wait_until_ready,
 )
+from conformance.reference.services import (
+    configuration_error,
+    database_env,
+    queue_env,
+    redis_port,
+    start_postgres,
+    start_redis,
+    start_worker,
+)
 from conformance.reference.targets import prepare_target
 from conformance.reference.triage import write_triage
 
@@ -80,6 +89,10 @@ class RunOptions:
     proxy: str | None = None
     #: Which of the suite runs to make (`suite_runs` labels); None: all of them.
     suite_keys: tuple[str, ...] | None = None
+    #: Flowise's database: "sqlite" (a file in the data folder) or "postgres" (a throw-away cluster, services.py).
+    database: str = "sqlite"
+    #: "main" (one process) or "queue" (MODE=queue: Redis and a separate worker process, services.py).
+    mode: str = "main"
 
 
 @dataclass
@@ -293,12 +306,18 @@ def _fidelity(
     return write_fidelity(fidelity, out)
 
 
+def configuration(options: RunOptions) -> dict[str, str]:
+    """The deployment shape a run judged, as run.json and target.json record it."""
+    return {"flowise": options.release.version, "database": options.database, "mode": options.mode}
+
+
 def run_reference(options: RunOptions, log: Log = _say) -> int:
     """The whole reference run; returns the exit code (0: the suite passed and the comparison ran)."""
     measure = Measurements()
     out = (options.report_dir or default_report_dir()).resolve()
     out.mkdir(parents=True, exist_ok=True)
     log(f"reports go to {out}")
+    log(f"judging Flowise {options.release.version}: database {options.database}, {options.mode} mode")
     code = 0
     started = time.monotonic()
     data_dir = Path(tempfile.mkdtemp(prefix="flowise-reference-"))
@@ -308,25 +327,46 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
         measure.facts["install"] = json.loads(install.marker.read_text())
         measure.facts["release"] = {"flowise": options.release.version, "quirks": options.release.quirks,
                                     "bootstrap": options.release.bootstrap}
+        measure.facts["configuration"] = configuration(options)
         if options.install_only:
             return 0
+        problem = configuration_error(options.database, options.mode)
+        if problem is None and options.mode == "queue" and not install.has_worker():
+            problem = f"Flowise {options.release.version} has no `worker` command, which --mode queue needs"
+        if problem:
+            raise ServerError(problem)
         basic_auth = (BASIC_AUTH_USER, strong_password()) if options.release.bootstrap == "api-json" else None
         with ProcessGroup(log) as group:
             with measure.step("mock LLM", log):
                 llm = options.llm_url.rstrip("/") if options.llm_url else _start_llm(group, out / "logs", measure)
             log(f"LLM base path for the flows: {llm}")
+            flowise_extra = release_env(options.release, data_dir, basic_auth)
+            if options.database == "postgres":
+                with measure.step("postgres start", log):
+                    postgres, database = start_postgres(out / "logs", log=log)
+                    group.add(postgres)
+                log(f"postgres pid {postgres.pid} on {postgres.url} (database {database.name}, user {database.user})")
+                flowise_extra.update(database_env(database))
+            if options.mode == "queue":
+                with measure.step("redis start", log):
+                    redis = group.add(start_redis(out / "logs"))
+                log(f"redis pid {redis.pid} on {redis.url}")
+                flowise_extra.update(queue_env(redis_port(redis)))
             with measure.step("flowise start", log):
-                flowise = group.add(start_flowise(install, data_dir, log_dir=out / "logs",
-                                                  extra_env=release_env(options.release, data_dir, basic_auth)))
+                flowise = group.add(start_flowise(install, data_dir, log_dir=out / "logs", extra_env=flowise_extra))
                 log(f"flowise pid {flowise.pid} on {flowise.url} (data in {data_dir})")
                 measure.seconds["flowise ready"] = round(
                     wait_until_ready(flowise, "/api/v1/ping", timeout=FLOWISE_READY_TIMEOUT), 1
                 )
+            if options.mode == "queue":
+                with measure.step("worker start", log):
+                    worker = group.add(start_worker(install, data_dir, log_dir=out / "logs", extra_env=flowise_extra))
+                log(f"flowise worker pid {worker.pid}")
             with measure.step("bootstrap and flows", log):
                 keys, flows, scoped_key = _setup_real(flowise.url, llm, measure, options.release, basic_auth)
             (out / "target.json").write_text(json.dumps(
                 {"url": flowise.url, "flowise": options.release.version, "flows": flows.to_dict(), "llm": llm,
-                 "admin": keys.admin.email}, indent=2) + "\n")
+                 "admin": keys.admin.email, **configuration(options)}, indent=2) + "\n")
             if options.fidelity:
                 with measure.step("fidelity", log):
                     try:
