@@ -230,6 +230,9 @@ class Pipeline:
             value: Any = raw.get(param.name, "")
             value = _coerce(value, param.schema)
             errors = self.spec.errors(param.pointer, value)
+            if errors and quirks.applies(self.settings, op, "malformed-id-accepted"):
+                # Flowise looks a malformed id up as sent: the handler answers it as an unknown id.
+                errors = [e for e in errors if e.validator != "format"]
             if errors:
                 raise FlowiseError(400, describe(errors[0], where=f"path parameter '{param.name}'"))
             out[param.name] = value
@@ -283,6 +286,12 @@ class Pipeline:
             self.validate_body(op, media, {**fields, **({"files": [f.filename or "" for f in files]} if files else {})})
             return fields, files, media
         raw = await request.body()
+        json_only = media not in ("", "application/json") and not media.endswith("+json")
+        if (not raw.strip() or json_only) and "application/json" in op.body_media \
+                and quirks.applies(self.settings, op, "body-not-json-read-as-empty"):
+            # express.json() parses only JSON: no body, or another media type, leaves req.body = {}.
+            self.validate_body(op, "application/json", {})
+            return {}, [], "application/json"
         if not raw.strip():
             if op.body_required:
                 if op.documents(412):
@@ -312,6 +321,8 @@ class Pipeline:
         if quirks.applies(self.settings, op, "missing-question-accepted"):
             # Flowise answers a prediction with no input at all; only the root "one input is required" rule goes.
             errors = [e for e in errors if not (e.validator == "anyOf" and not list(e.absolute_path))]
+        if errors and self.settings.quirks_on:
+            errors = _unvalidated(self.settings, op, errors)
         if errors:
             raise FlowiseError(400, describe(errors[0], where="request body"))
 
@@ -434,6 +445,21 @@ async def _hang(request: Request) -> Response:
     while not await request.is_disconnected():
         await asyncio.sleep(0.5)
     return Response(status_code=499)
+
+
+def _unvalidated(settings: MockSettings, op: Operation, errors: list[Any]) -> list[Any]:
+    """Under quirks, what is left of the body's schema violations once Flowise's lack of validation is
+    applied: a missing required field reaches the database (``missing-field-500``: a NOT NULL 500;
+    ``client-error-500``: the service's 500), a mistyped one is stored as sent (``no-input-validation``)."""
+    missing = [e for e in errors if e.validator == "required"]
+    if missing and quirks.applies(settings, op, "missing-field-500"):
+        field = str(missing[0].message).split("'")[1] if "'" in str(missing[0].message) else "field"
+        raise FlowiseError(500, f"Error: {op.operation_id} - SQLITE_CONSTRAINT: NOT NULL constraint failed: {field}")
+    if missing and quirks.applies(settings, op, "client-error-500"):
+        raise FlowiseError(500, f"Error: {op.operation_id} - Invalid request body")
+    if quirks.applies(settings, op, "no-input-validation"):
+        return [e for e in errors if e.validator == "required"]
+    return errors
 
 
 def _unsupported(op: Operation, media: str) -> FlowiseError:

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--install-only", action="store_true", help="install (or check the cached install) and stop")
     add("--no-suite", action="store_true", help="skip the conformance suite")
     add("--no-fidelity", action="store_true", help="skip the mock-vs-real comparison")
+    add("--no-cases", action="store_true",
+        help="skip the spec-generated case matrix in the comparison (every operation x the standard cases; cases/)")
     add("--keep-data", action="store_true", help="keep the real Flowise's temporary data folder")
     add("--suite-args", default="", help="extra flowise-conformance flags, e.g. '--examples 5 --timeout 30'")
     add("--suite-timeout", type=float, default=900.0, help="stop the suite after this many seconds (default 900)")
@@ -120,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         llm_url=args.llm_url,
         suite=not args.no_suite,
         fidelity=not args.no_fidelity,
+        cases=not args.no_cases,
         install_only=args.install_only,
         keep_data=args.keep_data,
         suite_args=shlex.split(args.suite_args),

@@ -68,6 +68,8 @@ class Step:
     #: The check name under which a failure here would be reported (for deviation matching).
     check: str = "fidelity"
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The standard case this step belongs to (`cases.py`; "setup" for the resources a case creates), or "".
+    case: str = ""
 
 
 @dataclass

@@ -105,8 +105,9 @@ def confirm_deviations(step: Step, result: ExchangeResult, catalogue: Deviations
     """The tagged deviations the catalogue recognises in the real answer to `step`."""
     if not step.deviations:
         return ()
-    found = catalogue.classify(check=step.check, operation=step.operation, exchange=as_exchange(result))
-    return (found.id,) if found is not None and found.id in step.deviations else ()
+    exchange = as_exchange(result)
+    return tuple(deviation.id for deviation in catalogue if deviation.id in step.deviations and any(
+        match.fits(check=step.check, operation=step.operation, exchange=exchange) for match in deviation.matches))
 
 
 def compare_targets(

@@ -33,6 +33,7 @@ from conformance.reference.bootstrap import (
     create_api_key,
     strong_password,
 )
+from conformance.reference.case_report import run_case_matrix
 from conformance.reference.exchanges import SCRIPT, Step, run_script
 from conformance.reference.fidelity import Column, compare_targets
 from conformance.reference.fidelity_report import write_fidelity
@@ -84,6 +85,8 @@ class RunOptions:
     keep_data: bool = False
     suite_args: list[str] = field(default_factory=list)
     suite_timeout: float = 900.0
+    #: Also compare the spec-generated case matrix (cases.py) in the fidelity step.
+    cases: bool = True
     #: A reverse proxy (`proxies.py`: nginx or caddy) with TLS and HTTP/2 in front of Flowise for the
     #: suite; the fidelity comparison still talks to Flowise directly.
     proxy: str | None = None
@@ -273,6 +276,7 @@ def _fidelity(
     out: Path,
     measure: Measurements,
     release: Release = DEFAULT_RELEASE,
+    cases: bool = True,
 ) -> dict[str, Path]:
     """The script on the real server and on two mocks (the release's quirks on, and off), compared row by row."""
     logs = out / "logs"
@@ -303,7 +307,11 @@ def _fidelity(
     measure.facts["deviations on the real server"] = {
         deviation: ("confirmed" if status["confirmed"] else "not shown") for deviation, status in fidelity.deviation_status().items()
     }
-    return write_fidelity(fidelity, out)
+    paths = write_fidelity(fidelity, out)
+    if cases and release.agentflows:  # the matrix's chatflows are Direct Reply agentflows
+        paths.update(run_case_matrix(targets, line=release.line, directory=out / "cases",
+                                     seconds=measure.seconds, facts=measure.facts))
+    return paths
 
 
 def configuration(options: RunOptions) -> dict[str, str]:
@@ -370,7 +378,7 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
             if options.fidelity:
                 with measure.step("fidelity", log):
                     try:
-                        paths = _fidelity(group, flowise, keys, llm, out, measure, options.release)
+                        paths = _fidelity(group, flowise, keys, llm, out, measure, options.release, options.cases)
                         log(f"fidelity report: {paths['html']} ({json.dumps(measure.facts.get('fidelity'))})")
                     except Exception as exc:  # a broken mock must not cost the suite's run
                         measure.facts["fidelity error"] = f"{type(exc).__name__}: {exc}"

@@ -37,6 +37,8 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "missing-field-500",
         "not-found-text",
         "client-error-500",
+        "malformed-id-accepted",
+        "body-not-json-read-as-empty",
         "no-input-validation",
         "metrics-any-method",
         "assistant-undeletable",
