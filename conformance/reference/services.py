@@ -1,7 +1,7 @@
 """The services a production-like Flowise needs beside itself: a PostgreSQL cluster, a Redis, a queue worker.
 
 `python -m conformance.reference --database postgres` and `--mode queue` judge Flowise as it is deployed
-in production (docs/real-flowise.md#postgres-and-queue-mode). Each service is a throw-away one:
+in production (docs/real-flowise.md#postgres, docs/real-flowise.md#queue-mode). Each service is a throw-away one:
 
 - PostgreSQL: `initdb` into a temporary folder, then `postgres -D <dir> -k <dir> -p <free port> -h 127.0.0.1`,
   then a login role and a database for Flowise (password over TCP, the superuser only on the folder's

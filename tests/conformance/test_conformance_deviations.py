@@ -36,6 +36,19 @@ CLIENT_ERRORS_500 = [
 ]
 
 
+#: The same on Postgres (reference harness --database postgres, 3.1.4): the database's own words.
+POSTGRES_CLIENT_ERRORS_500 = [
+    ("getToolById", "GET", 'Error: toolsService.getToolById - invalid input syntax for type uuid: "null,null"'),
+    ("createTool", "POST", 'Error: toolsService.createTool - null value in column "name" of relation "tool" '
+                           "violates not-null constraint"),
+    ("listChatflows", "GET", "Error: chatflowsService.getAllChatflows - bigint out of range"),
+    ("createApiKey", "POST", 'invalid byte sequence for encoding "UTF8": 0x00'),
+    ("getAllChatMessageFeedback", "GET", "Error: feedbackService.getAllChatMessageFeedback - invalid input syntax "
+                                         'for type timestamp: "0NaN-NaN-NaNTNaN:NaN:NaN.NaN+NaN:NaN"'),
+]
+EMPTY_IDENTIFIER = 'Error: chatflowsService.getChatflowByApiKey - zero-length delimited identifier at or near ' + '"' * 4
+
+
 @pytest.fixture(scope="module")
 def catalogue() -> Deviations:
     return load_deviations()
@@ -93,6 +106,16 @@ def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
         *(
             ("client-error-500", "not_a_server_error", operation, exchange(method, 500, flowise_500(message)))
             for operation, method, message in CLIENT_ERRORS_500
+        ),
+        *(
+            ("client-error-500", "not_a_server_error", operation, exchange(method, 500, flowise_500(message)))
+            for operation, method, message in POSTGRES_CLIENT_ERRORS_500
+        ),
+        (
+            "apikey-chatflows-postgres-500",
+            "not_a_server_error",
+            "getChatflowByApiKey",
+            exchange(status=500, body=flowise_500(EMPTY_IDENTIFIER)),
         ),
         (
             "leads-get-workspace-404",

@@ -52,6 +52,7 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "metrics-public",
         "no-key-permissions",
         "api-keys-json-store",
+        "apikey-chatflows-postgres-500",
     }
 )
 # The Flowise release lines a note's `versions` may name (the mock's --quirks flowise-<line>).
