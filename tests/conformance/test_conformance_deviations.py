@@ -118,6 +118,15 @@ def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
             exchange(status=500, body=flowise_500(EMPTY_IDENTIFIER)),
         ),
         (
+            "queue-job-missing-key-500",
+            "not_a_server_error",
+            "refreshDocument",
+            exchange("POST", 500, flowise_500("Error: documentStoreServices.refreshDocStoreMiddleware - Missing key for "
+                                              "job bull:flowise-queue-upsertion:38. isFinished")),
+        ),
+        ("client-error-500", "not_a_server_error", "updateAssistant",
+         exchange("PUT", 500, flowise_500("Error: assistantsService.updateAssistant - Details must be valid JSON"))),
+        (
             "leads-get-workspace-404",
             "lead_is_listed",
             "getAllLeadsForChatflow",

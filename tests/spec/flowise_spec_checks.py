@@ -53,6 +53,7 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "no-key-permissions",
         "api-keys-json-store",
         "apikey-chatflows-postgres-500",
+        "queue-job-missing-key-500",
     }
 )
 # The Flowise release lines a note's `versions` may name (the mock's --quirks flowise-<line>).
