@@ -176,7 +176,8 @@ class Pipeline:
                     {"statusCode": 405, "success": False,
                      "message": f"Method {request.method} is not allowed on {API_PREFIX}{template}", "stack": {}},
                     status_code=405, headers={"Allow": ", ".join(sorted(methods))})
-            if identity is None and not op.public and versions.public(self.settings, request.scope["path"]) is not True:
+            if identity is None and not op.public and versions.public(self.settings, request.scope["path"]) is not True \
+                    and not quirks.applies(self.settings, op, "leads-get-workspace-404"):  # 3.1 lists it as public
                 # A route under a public prefix that the spec still protects (e.g. GET /leads/{id}).
                 identity = self.keys.identify(key_from_header(request.headers.get("authorization")))
                 if identity is None:
@@ -186,6 +187,8 @@ class Pipeline:
             call = await self.build_call(request, op, path_params, identity)
             extra_headers = self.before_handler(call)
             result = await self.handlers[op.operation_id](call)
+            if request.method in ("POST", "PUT") and quirks.applies(self.settings, op, "no-input-validation"):
+                result = _echo_sent(result, call.body)
             if self.settings.quirks_line is not None and not isinstance(result, Response):
                 result = versions.shape(self.settings, result)  # an older line's answers lack later fields
             elif isinstance(result, EventStreamResponse) and self.settings.quirks_line is not None:
@@ -286,6 +289,9 @@ class Pipeline:
             self.validate_body(op, media, {**fields, **({"files": [f.filename or "" for f in files]} if files else {})})
             return fields, files, media
         raw = await request.body()
+        if not raw.strip() and "application/json" not in op.body_media \
+                and quirks.applies(self.settings, op, "client-error-500"):
+            return {}, [], None  # multer finds no form: the service answers (with its 500s)
         json_only = media not in ("", "application/json") and not media.endswith("+json")
         if (not raw.strip() or json_only) and "application/json" in op.body_media \
                 and quirks.applies(self.settings, op, "body-not-json-read-as-empty"):
@@ -321,6 +327,11 @@ class Pipeline:
         if quirks.applies(self.settings, op, "missing-question-accepted"):
             # Flowise answers a prediction with no input at all; only the root "one input is required" rule goes.
             errors = [e for e in errors if not (e.validator == "anyOf" and not list(e.absolute_path))]
+        checked = _HANDLER_CHECKED.get(op.operation_id, frozenset())
+        if not self.settings.quirks_on and op.operation_id not in _HANDLER_STATUS:
+            checked = frozenset()  # the contract's 400 naming the field; the same status as Flowise's
+        if any(e.validator == "required" and _missing_field(e) in checked for e in errors):
+            return  # the handler refuses it first, with Flowise's own status and message
         if errors and self.settings.quirks_on:
             errors = _unvalidated(self.settings, op, errors)
         if errors:
@@ -476,18 +487,65 @@ async def _hang(request: Request) -> Response:
     return Response(status_code=499)
 
 
+#: Required body fields a Flowise controller checks itself, before anything else, with its own answer
+#: (412 ``keyName not provided!``, 400 ``Invalid Chatflow Type``, ...): under quirks the handler answers
+#: their absence.
+_HANDLER_CHECKED: dict[str, frozenset[str]] = {
+    "createChatflow": frozenset({"type"}),
+    "createApiKey": frozenset({"keyName"}),
+    "updateApiKey": frozenset({"keyName", "permissions"}),
+    "createChatMessageFeedback": frozenset({"messageId"}),
+    "createChatMessageFeedbackForChatflow": frozenset({"messageId"}),
+    "patchDeleteUpsertHistory": frozenset({"ids"}),
+}
+#: Of those, the operations whose controller answers another documented status than the contract's 400
+#: (412 ``keyName not provided!``): the handler answers for them without quirks too.
+_HANDLER_STATUS = frozenset({"createApiKey", "updateApiKey"})
+
+
+def _missing_field(error: Any) -> str:
+    """The property a ``required`` error names (``'name' is a required property``)."""
+    parts = str(error.message).split("'")
+    return parts[1] if len(parts) > 2 else ""
+
+
+def _echo_sent(result: Any, body: Any) -> Any:
+    """Quirk ``no-input-validation``: Flowise saves a mistyped scalar as sent and answers the saved
+    entity, so a number sent for a text column comes back a number (the database keeps its text)."""
+    if not isinstance(body, dict):
+        return result
+    sent = {key: value for key, value in body.items() if isinstance(value, bool | int | float)}
+    if sent:
+        _restore(result, sent)
+    return result
+
+
+def _restore(node: Any, sent: dict[str, Any]) -> None:
+    """Put each sent scalar back wherever the answer carries it as text under the same key (a prediction's
+    `question` also sits in its execution data)."""
+    if isinstance(node, list):
+        for item in node:
+            _restore(item, sent)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in sent and isinstance(value, str) and value in (str(sent[key]), json.dumps(sent[key])):
+                node[key] = sent[key]
+            else:
+                _restore(value, sent)
+
+
 def _unvalidated(settings: MockSettings, op: Operation, errors: list[Any]) -> list[Any]:
     """Under quirks, what is left of the body's schema violations once Flowise's lack of validation is
     applied: a missing required field reaches the database (``missing-field-500``: a NOT NULL 500;
     ``client-error-500``: the service's 500), a mistyped one is stored as sent (``no-input-validation``)."""
     missing = [e for e in errors if e.validator == "required"]
     if missing and quirks.applies(settings, op, "missing-field-500"):
-        field = str(missing[0].message).split("'")[1] if "'" in str(missing[0].message) else "field"
+        field = _missing_field(missing[0]) or "field"
         raise FlowiseError(500, f"Error: {op.operation_id} - SQLITE_CONSTRAINT: NOT NULL constraint failed: {field}")
-    if missing and quirks.applies(settings, op, "client-error-500"):
-        raise FlowiseError(500, f"Error: {op.operation_id} - Invalid request body")
     if quirks.applies(settings, op, "no-input-validation"):
-        return [e for e in errors if e.validator == "required"]
+        errors = [e for e in errors if e.validator == "required"]
+    if errors and quirks.applies(settings, op, "client-error-500"):
+        raise FlowiseError(500, f"Error: {op.operation_id} - Invalid request body: {errors[0].message}")
     return errors
 
 

@@ -206,13 +206,17 @@ def _session_string(value: Any) -> str | None:
     return value
 
 
-def read_prediction(body: Any, files: list[SubmittedFile], *, size_limit: int) -> PredictionInput:
-    """Validate a prediction body (JSON object, or multipart/urlencoded text fields) and its files."""
+def read_prediction(body: Any, files: list[SubmittedFile], *, size_limit: int,
+                    lenient: bool = False) -> PredictionInput:
+    """Validate a prediction body (JSON object, or multipart/urlencoded text fields) and its files.
+    ``lenient`` (quirk ``no-input-validation``): a scalar question of another type is read as its text."""
     if body is None:
         body = {}
     if not isinstance(body, dict):
         raise FlowiseError(400, "Invalid request body: expected a JSON object")
     question = body.get("question")
+    if lenient and isinstance(question, bool | int | float):
+        question = json.dumps(question)
     if question is not None and not isinstance(question, str):
         raise FlowiseError(400, "Invalid question: must be a string")
     overrides = _maybe_json(body.get("overrideConfig"), field_name="overrideConfig")

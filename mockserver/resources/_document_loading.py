@@ -197,13 +197,15 @@ def _files(config: dict[str, Any], files_dir: Path | None,
             yield from (_decode_uri(uri) for uri in _data_uris(value))
 
 
-def _splitter(source: dict[str, Any]) -> tuple[int, int, tuple[str, ...]] | None:
+def _splitter(source: dict[str, Any], *, zero_overlap_ignored: bool = False) -> tuple[int, int, tuple[str, ...]] | None:
     config: dict[str, Any] = source.get("splitterConfig") or {}
     if not source.get("splitterId") or not config:
         return None
     try:
         size = int(config.get("chunkSize") or DEFAULT_CHUNK_SIZE)
         given = config.get("chunkOverlap")
+        if zero_overlap_ignored and not given:  # the splitter node sets it only when truthy
+            given = None
         overlap = int(given if given is not None and given != "" else DEFAULT_CHUNK_OVERLAP)
     except (TypeError, ValueError) as exc:
         raise FlowiseError(400, f"Invalid splitter config: {exc}") from exc
@@ -218,9 +220,12 @@ def _splitter(source: dict[str, Any]) -> tuple[int, int, tuple[str, ...]] | None
     return size, overlap, separators
 
 
-def load_and_split(source: dict[str, Any], *, files_dir: Path | None,
-                   stored_files: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Run a loader entry (or preview body): returns its chunks ``[{pageContent, metadata}]`` and its config."""
+def load_and_split(source: dict[str, Any], *, files_dir: Path | None, stored_files: list[dict[str, Any]],
+                   zero_overlap_ignored: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run a loader entry (or preview body): returns its chunks ``[{pageContent, metadata}]`` and its config.
+
+    ``zero_overlap_ignored`` (quirk ``chunk-overlap-zero-ignored``): ``chunkOverlap: 0`` means LangChain's
+    default 200, and an overlap not below the chunk size is Flowise's 500, not the contract's 400."""
     config = dict(source.get("loaderConfig") or {})
     inputs: list[tuple[str, dict[str, Any]]] = []
     for name, _mime, raw in _files(config, files_dir, stored_files):
@@ -238,7 +243,7 @@ def load_and_split(source: dict[str, Any], *, files_dir: Path | None,
     extra = _metadata(config.get("metadata"))
     omit = str(config.get("omitMetadataKeys") or "")
     omitted = {k.strip() for k in omit.split(",") if k.strip()}
-    splitter = _splitter(source)
+    splitter = _splitter(source, zero_overlap_ignored=zero_overlap_ignored)
     chunks = []
     for text, meta in inputs:
         if not text.strip():
@@ -250,6 +255,8 @@ def load_and_split(source: dict[str, Any], *, files_dir: Path | None,
             try:
                 found = split_documents(text, meta, chunk_size=size, chunk_overlap=overlap, separators=separators)
             except ValueError as exc:
+                if zero_overlap_ignored:
+                    raise FlowiseError(500, f"Error: documentStoreServices.splitIntoChunks - {exc}") from exc
                 raise FlowiseError(400, f"Invalid splitter config: {exc}") from exc
             pieces = [(c.page_content, c.metadata) for c in found]
         for content, metadata in pieces:

@@ -15,8 +15,11 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
+from mockserver.quirks import active
 from mockserver.resources._shape import missing
+from mockserver.store.db import json_value
 
 __all__ = ["create_attachment", "decode_text", "safe_filename", "store_file"]
 
@@ -68,6 +71,16 @@ def decode_text(data: bytes) -> str | None:
     return text.removeprefix("\ufeff")
 
 
+_STRICT_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def _full_file_upload(chatflow: dict[str, Any]) -> bool:
+    """``chatbotConfig.fullFileUpload.status``: what Flowise's createAttachment reads (utils/createAttachment.ts)."""
+    config = json_value(chatflow.get("chatbotConfig") or "")
+    full = config.get("fullFileUpload") if isinstance(config, dict) else None
+    return isinstance(full, dict) and bool(full.get("status"))
+
+
 def _wants_base64(value: Any) -> bool:
     """The multipart ``base64`` field. Flowise tests its truthiness, so even ``"false"`` would switch it on;
     the contract reads ``true``/``"true"`` as on and anything else as off."""
@@ -80,8 +93,15 @@ def _wants_base64(value: Any) -> bool:
 async def create_attachment(call: Call) -> list[dict[str, Any]]:
     chatflow_id = call.path["chatflowId"]
     chat_id = call.path["chatId"]
-    if call.db.get("chat_flow", chatflow_id) is None:
-        raise missing(call, f"Chatflow {chatflow_id} not found", where="attachmentService.createAttachment")
+    where = "attachmentService.createAttachment"
+    if active(call, "client-error-500") and not _STRICT_UUID.match(str(chatflow_id)):
+        # Flowise's own check is the `uuid` package's: version 1-5 and the RFC variant (the nil id fails)
+        raise FlowiseError(500, f"Error: {where} - Invalid chatflowId format - must be a valid UUID")
+    chatflow = call.db.get("chat_flow", chatflow_id)
+    if chatflow is None:
+        raise missing(call, f"Chatflow {chatflow_id} not found", where=where)
+    if active(call, "client-error-500") and not _full_file_upload(chatflow):
+        raise FlowiseError(500, f"Error: {where} - File upload is not enabled for this chatflow")
     as_base64 = _wants_base64((call.body or {}).get("base64"))
     answers = []
     for upload in call.files:

@@ -90,7 +90,12 @@ async def get_chatflow_by_id(call: Call) -> dict[str, Any]:
 async def update_chatflow(call: Call) -> dict[str, Any]:
     """A partial update: only the fields sent change; ``updatedDate`` always moves forward."""
     row = _load(call, "chatflowsService.updateChatflow")
-    return _saved_json(update_entity(call, "chat_flow", row, _fields(call.body or {})))
+    fields = _fields(call.body or {})
+    changed = any(row.get(name) != value for name, value in fields.items())
+    saved = update_entity(call, "chat_flow", row, fields)
+    # TypeORM's save() runs no UPDATE when nothing changed and answers the loaded entity, which lacks
+    # the never-selected webhookSecret (seen on 3.1.4: a repeated or empty update).
+    return _saved_json(saved) if changed else chatflow_json(saved)
 
 
 def _saved_json(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mockserver import quirks
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.resources import _document_loading as loading
@@ -101,7 +102,8 @@ async def preview_file_chunks(call: Call) -> dict[str, Any]:
             raise FlowiseError(400, f"Document store {body['storeId']} not found: its stored files cannot be read")
     entry = next((e for e in stores.loaders_of(store) if e.get("id") == body.get("id")), {}) if store else {}
     files_dir = _files_dir(call, store["id"]) if store else None
-    chunks, _ = loading.load_and_split(body, files_dir=files_dir, stored_files=entry.get("files") or [])
+    chunks, _ = loading.load_and_split(body, files_dir=files_dir, stored_files=entry.get("files") or [],
+                                    zero_overlap_ignored=quirks.active(call, "chunk-overlap-zero-ignored"))
     wanted = body.get("previewChunkCount")
     count = len(chunks) if wanted is None or wanted == -1 else min(int(wanted), len(chunks))
     return {"chunks": chunks[:count], "totalChunks": len(chunks), "previewChunkCount": count}
@@ -124,7 +126,8 @@ def _process(call: Call, store: dict[str, Any], entry_id: str,
     if not entry.get("loaderId"):
         raise FlowiseError(400, "Loader not configured: give loaderId and loaderConfig (or files)")
     files_dir = _files_dir(call, store["id"])
-    chunks, config = loading.load_and_split(entry, files_dir=files_dir, stored_files=entry.get("files") or [])
+    chunks, config = loading.load_and_split(entry, files_dir=files_dir, stored_files=entry.get("files") or [],
+                                    zero_overlap_ignored=quirks.active(call, "chunk-overlap-zero-ignored"))
     new_files = loading.store_files(config, files_dir)
     if new_files:
         entry["files"] = new_files

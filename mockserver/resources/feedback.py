@@ -46,7 +46,15 @@ def _create(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("chatflowid") and body["chatflowid"] != message["chatflowid"]:
         raise FlowiseError(400, f"Inconsistent chatflow ID: message with ID {message_id} does not belong to "
                                 f"chatflow with ID {body['chatflowid']}")
-    if call.db.one("SELECT id FROM chat_message_feedback WHERE messageId = ?", (message_id,)) is not None:
+    existing = call.db.one("SELECT id FROM chat_message_feedback WHERE messageId = ?", (message_id,))
+    if existing is not None and active(call, "duplicate-feedback-accepted"):
+        # Flowise on SQLite saves a second row; the mock keeps one per message (its list joins on it), updated.
+        changes = {"rating": body.get("rating"), "content": body.get("content")}
+        call.db.execute("UPDATE chat_message_feedback SET rating = ?, content = ? WHERE id = ?",
+                        (changes["rating"], changes["content"], existing["id"]))
+        return {"chatflowid": message["chatflowid"], "chatId": message["chatId"], "messageId": message_id,
+                **changes, "id": new_id(), "createdDate": now_iso()}
+    if existing is not None:
         if active(call, "duplicate-feedback-500"):
             raise FlowiseError(500, "Error: feedbackService.createChatMessageFeedbackForChatflow - SQLITE_CONSTRAINT: "
                                     "UNIQUE constraint failed: chat_message_feedback.messageId")

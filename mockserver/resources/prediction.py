@@ -561,7 +561,8 @@ async def run_prediction(call: Call, *, chat_type: str = "EXTERNAL") -> dict[str
         raise FlowiseError(500, "Error: chatflowsService.checkIfChatflowIsValidForStreaming - "
                                 "Ending node must be either a Chain or Agent or Engine")
     faults = read_faults(call.request.headers)
-    inp = read_prediction(call.body, await _read_files(call), size_limit=call.settings.file_size_limit)
+    inp = read_prediction(call.body, await _read_files(call), size_limit=call.settings.file_size_limit,
+                          lenient=quirks.active(call, "no-input-validation"))
     if not inp.has_input and not quirks.active(call, "missing-question-accepted"):
         raise FlowiseError(400, "Invalid request: a prediction needs a question, uploads or a form")
     streaming = inp.streaming and is_streaming(chatflow)
