@@ -42,9 +42,11 @@ from conformance.reference.install import Installation, InstallError, ensure_ins
 from conformance.reference.proxies import start_proxy
 from conformance.reference.releases import DEFAULT_RELEASE, Release
 from conformance.reference.server import (
+    LOOPBACK,
     ManagedProcess,
     ProcessGroup,
     ServerError,
+    free_port,
     start_flowise,
     start_mock,
     wait_until_ready,
@@ -360,8 +362,20 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
                     redis = group.add(start_redis(out / "logs"))
                 log(f"redis pid {redis.pid} on {redis.url}")
                 flowise_extra.update(queue_env(redis_port(redis)))
+            flowise_port = free_port()
+            proxy = None
+            if options.proxy and options.suite:
+                # Before Flowise: it must trust the proxy's CA, for Execute Flow calls itself through the
+                # address clients use (docs/deployment.md#flowise-calls-itself).
+                with measure.step(f"{options.proxy} start", log):
+                    proxy = start_proxy(options.proxy, f"http://{LOOPBACK}:{flowise_port}")
+                    group.add(proxy.process)
+                flowise_extra["NODE_EXTRA_CA_CERTS"] = str(proxy.ca)
+                measure.facts["proxy"] = {"kind": options.proxy, "url": proxy.url}
+                log(f"{options.proxy} (TLS, HTTP/2) on {proxy.url} in front of Flowise's port {flowise_port}")
             with measure.step("flowise start", log):
-                flowise = group.add(start_flowise(install, data_dir, log_dir=out / "logs", extra_env=flowise_extra))
+                flowise = group.add(start_flowise(install, data_dir, port=flowise_port, log_dir=out / "logs",
+                                                  extra_env=flowise_extra))
                 log(f"flowise pid {flowise.pid} on {flowise.url} (data in {data_dir})")
                 measure.seconds["flowise ready"] = round(
                     wait_until_ready(flowise, "/api/v1/ping", timeout=FLOWISE_READY_TIMEOUT), 1
@@ -385,14 +399,7 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
                         log(f"fidelity comparison failed: {exc}")
                         code = code or 1
             if options.suite:
-                suite_url, ca_bundle = flowise.url, None
-                if options.proxy:
-                    with measure.step(f"{options.proxy} start", log):
-                        proxy = start_proxy(options.proxy, flowise.url)
-                        group.add(proxy.process)
-                    suite_url, ca_bundle = proxy.url, proxy.ca
-                    measure.facts["proxy"] = {"kind": options.proxy, "url": proxy.url}
-                    log(f"{options.proxy} (TLS, HTTP/2) on {proxy.url} in front of {flowise.url}")
+                suite_url, ca_bundle = (proxy.url, proxy.ca) if proxy is not None else (flowise.url, None)
                 exit_codes: dict[str, int] = {}
                 for suite in suite_runs(keys, scoped_key):
                     if options.suite_keys is not None and suite.label not in options.suite_keys:
