@@ -36,6 +36,7 @@ __all__ = [
     "generated_by_proxy",
     "header_only_problem",
     "recognise_proxy",
+    "self_call_failure",
     "stream_timing",
 ]
 
@@ -346,3 +347,16 @@ def diagnose_rejected_key(client: Any) -> str | None:
             "carrying it in Authorization answers 401: the proxy in front does not forward the Authorization "
             "header to Flowise (nginx: a `proxy_set_header Authorization` that clears it; Caddy: "
             "`header_up -Authorization`), so no client's key can work")
+
+
+#: What Node says when Flowise cannot call itself at the address a request came in by.
+_SELF_CALL_ERRORS = ("ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "unable to verify the first certificate",
+                     "self-signed certificate", "self signed certificate", "certificate has expired",
+                     "Hostname/IP does not match certificate")
+
+
+def self_call_failure(text: str) -> str | None:
+    """The network error in a 500 of a flow that calls Flowise itself (Execute Flow), if there is one: then
+    the deployment, not the flow, is at fault (docs/deployment.md#flowise-calls-itself)."""
+    return next((error for error in _SELF_CALL_ERRORS if error in text), None)
+

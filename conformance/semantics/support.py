@@ -135,7 +135,12 @@ def predict(
     check: str = "prediction_is_answered",
 ) -> tuple[httpx.Response, dict[str, Any]]:
     """A JSON prediction that must answer 200 with an object (else a violation of `check`)."""
-    response = client.post(f"/prediction/{chatflow}", json=body, auth=auth)
+    return prediction_answer(client, client.post(f"/prediction/{chatflow}", json=body, auth=auth), check=check)
+
+
+def prediction_answer(client: TargetClient, response: httpx.Response, *,
+                      check: str = "prediction_is_answered") -> tuple[httpx.Response, dict[str, Any]]:
+    """A prediction's answer, which must be 200 with a JSON object (else a violation of `check`)."""
     expect_status(client, response, 200, check=check, operation="createPrediction")
     data = body_json(client, response, check=check, operation="createPrediction")
     if not isinstance(data, dict):

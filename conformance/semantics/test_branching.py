@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.deployment import self_call_failure
 from conformance.fixtures import direct_reply_flow_data, flow_data
-from conformance.semantics.support import create, expect_answer, predict
-from conformance.violations import expect
+from conformance.semantics.support import create, expect_answer, predict, prediction_answer
+from conformance.violations import Violation, expect
 
 pytestmark = pytest.mark.flowise(
     area="prediction", tags=("prediction", "chatflows"), operation="createPrediction", writes=True,
@@ -114,7 +115,17 @@ def test_execute_flow_asks_another_flow_and_answers_with_its_answer(
     body = {"name": flowise_unique("echo"), "flowData": direct_reply_flow_data(), "type": "AGENTFLOW"}
     echo = str(create(flowise_client, flowise_ledger, "chatflow", body, operation="createChatflow")["id"])
     flow = provision(flowise_client, flowise_ledger, flowise_unique, "execute_flow", **{"$direct": echo})
-    response, data = predict(flowise_client, flow, {"question": "hi"})
+    first = flowise_client.post(f"/prediction/{flow}", json={"question": "hi"})
+    why = self_call_failure(first.text) if first.status_code == 500 else None
+    if why:
+        raise Violation(
+            f"Flowise could not call itself at the address of this request ({why}); behind a proxy it must "
+            "reach its public address, get the Host the client sent (port included) and trust the proxy's "
+            "certificate (docs/deployment.md#flowise-calls-itself)",
+            check="execute_flow_reaches_flowise", operation="createPrediction",
+            exchange=flowise_client.exchange_of(first),
+        )
+    response, data = prediction_answer(flowise_client, first)
     state = ((data.get("agentFlowExecutedData") or [{}])[-1].get("data") or {}).get("state")
     expect(
         data.get("text") == "Echo: Relay: hi" and state == {"answer": "Echo: Relay: hi"},

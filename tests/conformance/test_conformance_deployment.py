@@ -19,6 +19,7 @@ from conformance.deployment import (
     generated_by_proxy,
     header_only_problem,
     recognise_proxy,
+    self_call_failure,
     stream_timing,
     survey,
 )
@@ -330,3 +331,15 @@ def test_html_leads_with_what_an_operator_needs() -> None:
 def test_junit_keeps_proxy_findings_out_of_failures() -> None:
     xml = render_junit(_report()).decode()
     assert 'type="proxy"' in xml and 'failures="1"' in xml
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ('{"message":"Error: predictionsServices.buildChatflow - Error: connect ECONNREFUSED 127.0.0.1:443"}',
+     "ECONNREFUSED"),
+    ('{"message":"Error: unable to verify the first certificate; if the root CA is installed locally, try '
+     'running Node.js with --use-system-ca"}', "unable to verify the first certificate"),
+    ('{"message":"Error: getaddrinfo ENOTFOUND flowise.internal"}', "ENOTFOUND"),
+    ('{"message":"Error: Cannot read properties of undefined"}', None),
+])
+def test_a_flow_that_cannot_reach_flowise_itself_is_told_apart(text: str, found: str | None) -> None:
+    assert self_call_failure(text) == found
