@@ -39,7 +39,8 @@ what it does, in order (every step prints its progress and duration):
   3. registers an admin, logs in, creates a full and a view-only API key, a credential and the
      reference flows (direct reply, conversation chain, key-bound, rate-limited, agentflow LLM)
   4. compares the real server with flowise-mock (with and without --quirks flowise-3.1) on the same
-     scripted exchanges: fidelity.html / fidelity.md
+     scripted exchanges: fidelity.html / fidelity.md; then on the case matrix generated from the spec
+     (every operation x the standard cases): cases/matrix.md, cases/fidelity.html
   5. runs flowise-conformance against the real server: conformance/ and triage.md
   6. stops everything it started (also on failure and Ctrl-C)
 

@@ -394,6 +394,8 @@ def run_reference(options: RunOptions, log: Log = _say) -> int:
                     try:
                         paths = _fidelity(group, flowise, keys, llm, out, measure, options.release, options.cases)
                         log(f"fidelity report: {paths['html']} ({json.dumps(measure.facts.get('fidelity'))})")
+                        if "matrix" in paths:
+                            log(f"case matrix: {paths['matrix']} ({json.dumps(measure.facts.get('case matrix'))})")
                     except Exception as exc:  # a broken mock must not cost the suite's run
                         measure.facts["fidelity error"] = f"{type(exc).__name__}: {exc}"
                         log(f"fidelity comparison failed: {exc}")

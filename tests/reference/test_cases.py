@@ -3,8 +3,9 @@
 Default tier: the matrix is generated from the spec and sent to two in-process mocks on loopback
 (`--quirks flowise-3.1` and plain), no npm, no network. Each answer must be one Flowise could give:
 a status the operation documents (a 500 only where the spec lists one and, for the plain mock, never
-on a client's mistake), a Flowise error body (`{statusCode, success, message, stack}`, the gate's
-`{"error": ...}` or RBAC's `{"message": ...}`) and never FastAPI's `{"detail": ...}`.
+on a client's mistake), a Flowise error body (the error handler's `{statusCode, success, message, stack}`,
+a controller's own `{success, message}`, the gate's `{"error": ...}` or RBAC's `{"message": ...}`) and
+never FastAPI's `{"detail": ...}`.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _error_shape_problem(result: ExchangeResult) -> str | None:
     if isinstance(body, dict) and "detail" in body:
         return f"FastAPI default body: {result.body[:120]}"
     if result.status >= 400 and "json" in result.headers.get("content-type", ""):
-        if not (isinstance(body, dict) and ({"statusCode", "success", "message"} <= body.keys()
+        if not (isinstance(body, dict) and ({"success", "message"} <= body.keys()
                                             or set(body) in ({"error"}, {"message"}))):
             return f"not a Flowise error body: {result.body[:120]}"
     return None
