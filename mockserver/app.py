@@ -687,10 +687,10 @@ def create_app(settings: MockSettings | None = None, *, spec: Spec | None = None
         "expose_headers": ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]}
     app = FastAPI(title="flowise-mock", docs_url=None, redoc_url=None, openapi_url=None, **options)
     app.router.routes.extend([
+        *pipeline.routes(),  # first: the hot path; no spec path shares a first segment with the rest
         Route(f"{API_PREFIX}/openapi.json", serve_spec, methods=["GET"]),
         Route("/api-docs", serve_spec, methods=["GET"]),
         Route("/openapi.json", serve_spec, methods=["GET"]),
-        *pipeline.routes(),
         *control_routes(state),
         *openai_routes(state),
         pipeline.catch_all(),
