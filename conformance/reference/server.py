@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from conformance.reference.install import Installation
-from contract.process import (
+from mockserver.process import (
     LOOPBACK,
     MOCK_PROGRAM,
     ManagedProcess,
