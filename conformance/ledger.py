@@ -124,6 +124,11 @@ class Ledger:
         with self._lock:
             return [entry.id for entry in self._entries if entry.kind == kind]
 
+    def made(self, kind: str) -> list[str]:
+        """Ids of a kind the run created, deleted since or not (ids() lists only what is left)."""
+        with self._lock:
+            return [entry.id for entry in (*self._entries, *self._removed) if entry.kind == kind]
+
     def forget(self, kind: str, id: str) -> None:
         """A test deleted the resource itself: nothing left to clean up."""
         with self._lock:

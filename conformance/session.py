@@ -142,12 +142,39 @@ class ConformanceSession:
                     results.append(CleanupResult(entry=entry, status=None, error=str(exc)))
         return results
 
+    def sweep_executions(self) -> list[CleanupResult]:
+        """Delete the executions of the agentflows this run created: Flowise keeps an agentflow's
+        executions when the agentflow is deleted (docs/agentflows.md#executions)."""
+        results: list[CleanupResult] = []
+        for agentflow in self.ledger.made("chatflow"):
+            for _ in range(20):  # a page at a time, until none is left (or the target stops deleting)
+                try:
+                    response = self.client.get("/executions", params={"agentflowId": agentflow, "limit": "100"})
+                    page = response.json() if response.status_code == 200 else {}
+                except (httpx.HTTPError, ValueError, OutOfReach):
+                    break
+                items = page.get("data") if isinstance(page, dict) else None
+                ids = [str(item["id"]) for item in items or [] if isinstance(item, dict) and "id" in item]
+                if not ids:
+                    break
+                entry = Entry(kind="execution", id=",".join(ids), delete_path="/executions")
+                try:
+                    answer = self.client.request("DELETE", "/executions", json={"executionIds": ids})
+                except (httpx.HTTPError, OutOfReach) as exc:
+                    results.append(CleanupResult(entry=entry, status=None, error=str(exc)))
+                    break
+                results.append(CleanupResult(entry=entry, status=answer.status_code))
+                if answer.status_code != 200 or _affected(answer) == 0:
+                    break
+        return results
+
     def cleanup(self) -> list[CleanupResult]:
         if self.profile.read_only:
             return []
         results = self.ledger.cleanup(self._delete)
         if self.capabilities.writes:
             results += self.sweep()
+            results += self.sweep_executions()
         failed = [result for result in results if not result.ok]
         self.notes["cleanup"] = f"{len(results) - len(failed)} deleted, {len(failed)} not deleted"
         if failed:
@@ -201,4 +228,7 @@ def _affected(response: httpx.Response) -> int | None:
         body = response.json()
     except ValueError:
         return None
-    return body.get("affected") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    # `DELETE /executions/{id}` answers `{success, deletedCount}` instead of TypeORM's `{raw, affected}`.
+    return body.get("affected", body.get("deletedCount"))

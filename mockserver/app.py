@@ -497,6 +497,7 @@ _HANDLER_CHECKED: dict[str, frozenset[str]] = {
     "createChatMessageFeedback": frozenset({"messageId"}),
     "createChatMessageFeedbackForChatflow": frozenset({"messageId"}),
     "patchDeleteUpsertHistory": frozenset({"ids"}),
+    "deleteExecutions": frozenset({"executionIds"}),
 }
 #: Of those, the operations whose controller answers another documented status than the contract's 400
 #: (412 ``keyName not provided!``): the handler answers for them without quirks too.

@@ -29,7 +29,7 @@ from conformance.families import FAMILIES, Family
 from conformance.ledger import Ledger
 from conformance.spec import SpecIndex
 
-__all__ = ["WriteGuard", "is_negative"]
+__all__ = ["EXECUTION_ITEM", "WriteGuard", "is_negative"]
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -38,6 +38,13 @@ PREDICTION = "createPrediction"
 
 #: Writes whose body may turn an assistant into one the run could not delete again.
 ASSISTANT_WRITES = frozenset({"createAssistant", "updateAssistant"})
+#: Flowise merges whatever an execution update is sent (packages/server/src/services/executions): a new
+#: `id` saves a copy under that id, another `workspaceId` or `agentflowId` moves the run's execution out
+#: of its cleanup's sight. The guard sends an update without them.
+EXECUTION_UPDATE = "updateExecution"
+EXECUTION_FIXED = ("id", "workspaceId", "agentflowId")
+#: Where an execution is deleted (predictions create executions; no POST does).
+EXECUTION_ITEM = "/executions/{id}"
 
 
 def is_negative(case: Any) -> bool:
@@ -143,6 +150,9 @@ class WriteGuard:
                 self.rewritten_cases.add(str(case.id))
         if operation_id == PREDICTION and isinstance(body, dict):
             body = self._no_stream_to_nowhere(case, body)
+        if operation_id == EXECUTION_UPDATE and isinstance(body, dict) and any(k in body for k in EXECUTION_FIXED):
+            body = {key: value for key, value in body.items() if key not in EXECUTION_FIXED}
+            case.body = body
         if operation_id in ASSISTANT_WRITES and isinstance(body, dict) and body.get("type") not in (None, "CUSTOM"):
             # An OPENAI/AZURE assistant with a made-up credential cannot be deleted on a real Flowise
             # (`assistant-undeletable`): the run would leave it behind. Only CUSTOM assistants are written.
@@ -229,6 +239,10 @@ class WriteGuard:
             if isinstance(data.get(key), str):
                 self._own(data[key])
                 self.ledger.claim(data[key])
+        execution = data.get("executionId")
+        if isinstance(execution, str) and self.can_delete("execution"):
+            # Flowise keeps an agentflow's executions when the agentflow is deleted: delete each one.
+            self.ledger.record("execution", execution, EXECUTION_ITEM.replace("{id}", execution))
         if isinstance(chat_id, str):
             self._own(chat_id)
             self.ledger.claim(chat_id)

@@ -35,7 +35,7 @@ from conformance.schema.checks import PermissionTally, permission_check, registe
 from conformance.schema.collector import LAYER, EventCollector, OperationVerdict
 from conformance.schema.config import build_config
 from conformance.schema.formats import registered_formats
-from conformance.schema.guard import WriteGuard, is_negative
+from conformance.schema.guard import EXECUTION_ITEM, WriteGuard, is_negative
 from conformance.schema.resend import CutAnswers, resending_sessions
 from conformance.spec import SpecIndex
 
@@ -101,8 +101,11 @@ def _deletable(spec: SpecIndex, permissions: KeyPermissions | None) -> Callable[
     (anything but known to lack either)."""
 
     def can_delete(kind: str) -> bool:
-        family = FAMILIES[kind]
-        needed = [spec.find("DELETE", family.item), spec.find("GET", family.collection)]
+        family = FAMILIES.get(kind)
+        if family is None:  # an execution: no create of its own, deleted by id (its id is always answered)
+            needed = [spec.find("DELETE", EXECUTION_ITEM)]
+        else:
+            needed = [spec.find("DELETE", family.item), spec.find("GET", family.collection)]
         return permissions is None or all(op is None or permissions.reach(op) is not Reach.LACKING for op in needed)
 
     return can_delete

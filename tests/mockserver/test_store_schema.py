@@ -68,13 +68,12 @@ SERVED = [
     Served("document_store", "DocumentStoreEntity"),
     Served("document_store_file_chunk", "DocumentStoreFileChunk"),
     Served("upsert_history", "UpsertHistory"),
+    Served("execution", "Execution"),
 ]
 
 #: Tables that serve no schema of their own.
 UNSERVED = {
     "mock_meta": "the mock's own key/value state (workspace id, credential key, seed file loaded); never served",
-    "execution": "the spec has no Execution schema: ChatMessage.execution is an untyped object "
-                 "(test_execution_has_no_schema_yet)",
     "vector": "the fake embedding index: served only as a Document's pageContent and metadata in query results",
 }
 
@@ -127,9 +126,3 @@ def test_table_columns_are_the_schema_properties(spec: Spec, entry: Served) -> N
         f"{sorted(columns - properties - set(entry.internal))}; "
         f"stale internal entries: {sorted(set(entry.internal) - (columns - properties))}")
 
-
-def test_execution_has_no_schema_yet(spec: Spec) -> None:
-    """When the spec describes an execution, map the execution table to it in SERVED."""
-    schemas = spec.document["components"]["schemas"]
-    assert "Execution" not in schemas
-    assert "properties" not in schemas["ChatMessage"]["properties"]["execution"]

@@ -55,6 +55,8 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "api-keys-json-store",
         "apikey-chatflows-postgres-500",
         "queue-job-missing-key-500",
+        "executions-delete-error-shape",
+        "executions-update-unguarded",
     }
 )
 # The Flowise release lines a note's `versions` may name (the mock's --quirks flowise-<line>).

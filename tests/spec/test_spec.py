@@ -112,6 +112,7 @@ PUBLIC_OPERATIONS = {
     "updateChatMessageFeedbackForChatflow",
     "createLead",
     "createAttachment",
+    "getPublicExecutionById",
     "verifyApiKey",
     "pingServer",
     "getVersion",

@@ -81,6 +81,11 @@ ENTITIES: dict[str, dict[str, tuple[str, bool]]] = {
         "id": ("id", R), "name": ("text", N), "email": ("text", N), "phone": ("text", N),
         "chatflowid": ("text", R), "chatId": ("text", R), "createdDate": ("date", R),
     },
+    "Execution": {
+        "id": ("id", R), "executionData": ("json", R), "action": ("freejson", N), "state": ("free", R),
+        "agentflowId": ("id", R), "sessionId": ("text", R), "isPublic": ("bool", N), "createdDate": ("date", R),
+        "updatedDate": ("date", R), "stoppedDate": ("date", N), "workspaceId": ("text", N),
+    },
 }
 #: What Flowise's DTO makes of a document store's JSON columns (`DocumentStoreDTO.fromEntity`): parsed,
 #: `whereUsed` [] when empty, `loaders` left null.
