@@ -127,6 +127,9 @@ def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
         ("duplicate-feedback-500", "not_a_server_error", "createChatMessageFeedbackForChatflow",
          exchange("POST", 500, flowise_500("Error: feedbackService.createChatMessageFeedbackForChatflow - duplicate key "
                                            'value violates unique constraint "UQ_6352078b5a294f2d22179ea7956"'))),
+        ("client-error-500", "not_a_server_error", "createPrediction",
+         exchange("POST", 500, flowise_500("Error: predictionsServices.buildChatflow - Question and form cannot be "
+                                           "provided at the same time"))),
         ("client-error-500", "not_a_server_error", "updateAssistant",
          exchange("PUT", 500, flowise_500("Error: assistantsService.updateAssistant - Details must be valid JSON"))),
         (
