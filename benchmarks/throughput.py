@@ -53,7 +53,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks._inprocess import API_KEY, QUESTION
-from mockserver.process import LOOPBACK, MOCK_PROGRAM, ManagedProcess, free_port, mock_env, start_server
+from contract.process import LOOPBACK, MOCK_PROGRAM, ManagedProcess, free_port, mock_env, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 STUB = ROOT / "tests" / "load" / "stub_server.py"

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from conformance.errors import MockStartError
-from mockserver.process import MOCK_PROGRAM, ManagedProcess, ServerError, free_port, mock_env, start_server
+from contract.process import MOCK_PROGRAM, ManagedProcess, ServerError, free_port, mock_env, start_server
 
 __all__ = ["EMBEDDED_BODY_LIMIT", "EmbeddedMock", "free_port"]
 

@@ -1,5 +1,7 @@
 """The contract core: what the mock, the suite, the load tool and the reference harness share.
 
 ``contract.spec`` reads the spec (document, references, formats, the ``x-flowise-*`` extensions);
-``contract.sse`` parses Flowise's prediction streams. Nothing here imports the tools built on it.
+``contract.sse`` parses Flowise's prediction streams; ``contract.process`` starts, waits for and stops the
+servers the tools run beside themselves. Nothing here imports the tools built on it (``serve_in_thread``
+takes the app it serves as an argument).
 """

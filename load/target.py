@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from contract.process import MOCK_PROGRAM, ManagedProcess, ServerError, free_port, mock_env, start_server
 from load.errors import TargetUnusable
-from mockserver.process import MOCK_PROGRAM, ManagedProcess, ServerError, free_port, mock_env, start_server
 
 __all__ = ["REALISTIC_TIMING", "EmbeddedMock", "MockTiming", "free_port"]
 

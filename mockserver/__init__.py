@@ -1,7 +1,6 @@
 """flowise-mock: a stateful Flowise you can run with no LLM key, built from the spec.
 
-The names below load on first use, so ``mockserver.process`` (the launcher the other tools import) does
-not bring the app with it.
+The names below load on first use, so importing the package does not bring the app with it.
 """
 
 from __future__ import annotations

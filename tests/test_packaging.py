@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mockserver.process import free_port
+from contract.process import free_port
 
 
 @pytest.mark.parametrize("script", ["flowise-mock", "flowise-conformance", "flowise-load"])
@@ -38,7 +38,7 @@ def test_mockserver_exports_only_the_app_factory_and_settings() -> None:
 
 def test_the_launcher_does_not_import_the_mock_app() -> None:
     """flowise-load imports the launcher in processes locust patches; the app (FastAPI, SQLite) stays out."""
-    code = "import sys, mockserver.process; print(sorted(m for m in sys.modules if m in ('mockserver.app', 'fastapi')))"
+    code = "import sys, contract.process; print(sorted(m for m in sys.modules if m in ('mockserver.app', 'fastapi')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

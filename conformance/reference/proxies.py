@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from mockserver.process import LOOPBACK, ManagedProcess, ServerError, free_port
+from contract.process import LOOPBACK, ManagedProcess, ServerError, free_port
 
 __all__ = ["PROXIES", "VARIANTS", "Certificates", "Proxy", "make_certificates", "skip_reason", "start_proxy"]
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from conformance.reference.install import Installation
-from mockserver.process import (
+from contract.process import (
     LOOPBACK,
     MOCK_PROGRAM,
     ManagedProcess,

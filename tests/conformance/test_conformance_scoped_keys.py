@@ -24,9 +24,9 @@ import pytest
 from conformance_harness import run_suite
 
 from conformance.embedded import EmbeddedMock
+from contract.process import serve_in_thread
 from mockserver import MockSettings, create_app
 from mockserver.auth import ALL_PERMISSIONS
-from mockserver.process import serve_in_thread
 
 #: The key of the issue: may manage chatflows, agentflows, tools, assistants, variables and document
 #: stores, but not credentials, API keys or evaluations.

@@ -27,9 +27,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contract.process import serve_in_thread
 from mockserver import MockSettings, create_app
 from mockserver.control import FIXTURE_TABLES
-from mockserver.process import serve_in_thread
 
 pytestmark = pytest.mark.slow
 

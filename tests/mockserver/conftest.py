@@ -19,8 +19,8 @@ import httpx
 import pytest
 from mockserver_errors import check_error
 
+from contract.process import serve_in_thread
 from mockserver import MockSettings, create_app
-from mockserver.process import serve_in_thread
 from mockserver.spec import Spec, load_spec
 
 ADMIN_KEY = "test-admin-key"

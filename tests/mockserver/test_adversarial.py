@@ -30,9 +30,9 @@ from test_agentflow_budget import iteration
 from test_agentflow_conditions import branching_flow, cond
 from test_agentflow_custom_function import function_flow
 
+from contract.process import ManagedProcess, free_port, mock_env, start_server
 from mockserver.jsonbody import MalformedJSONError, parse_json
 from mockserver.llm.flow import _FlowDataCache
-from mockserver.process import ManagedProcess, free_port, mock_env, start_server
 from mockserver.store.db import Database, UnknownColumnError
 
 ADMIN = "adversary-admin-key"

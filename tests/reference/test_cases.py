@@ -21,9 +21,9 @@ from conformance.reference.cases import CASES, NEEDS_SERVICES, build_matrix, cas
 from conformance.reference.exchanges import ExchangeResult, Step, run_script
 from conformance.reference.fidelity import Column, compare_targets
 from conformance.reference.targets import prepare_target
+from contract.process import serve_in_thread
 from contract.spec import iter_operations, read_document
 from mockserver import MockSettings, create_app
-from mockserver.process import serve_in_thread
 
 KEY = "sk-case-matrix"
 DOCUMENT = read_document()
