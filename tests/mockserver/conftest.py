@@ -18,25 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from mockserver_errors import check_error
+from mockserver_settings import ADMIN, asgi_client, mock_settings
 
 from contract.process import serve_in_thread
 from mockserver import MockSettings, create_app
 from mockserver.spec import Spec, load_spec
-
-ADMIN_KEY = "test-admin-key"
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-BASE_URL = "http://testserver/api/v1"
-
-
-def mock_settings(**overrides: Any) -> MockSettings:
-    """The test settings: in-memory db, a fixed admin key, strict responses, no request log."""
-    values: dict[str, Any] = {"db": ":memory:", "api_key": ADMIN_KEY, "strict": True, "log_requests": False}
-    values.update(overrides)
-    return MockSettings(**values)
-
-
-def asgi_client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
 
 
 @pytest.fixture

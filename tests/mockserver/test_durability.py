@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import ADMIN, asgi_client, mock_settings
+from mockserver_settings import ADMIN, asgi_client, mock_settings
 
 from mockserver import create_app
 from mockserver.spec import Spec

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ADMIN
+from mockserver_settings import ADMIN
 from test_human_input import APPROVAL_FLOW
 from test_prediction import DIRECT_REPLY, create_flow, messages
 
