@@ -63,7 +63,8 @@ def _pattern(value: object, *, where: str) -> re.Pattern[str] | None:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: a regular expression string was expected, got {value!r}")
     try:
-        return re.compile(value)
+        # DOTALL: a message quotes what the client sent, ids with a line break in them included.
+        return re.compile(value, re.DOTALL)
     except re.error as exc:
         raise ConfigError(f"{where}: invalid regular expression {value!r}: {exc}") from None
 

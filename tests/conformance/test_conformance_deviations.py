@@ -68,6 +68,13 @@ def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
             exchange(status=500, body='{"statusCode":500,"success":false,"message":"Error: toolsService.getToolById - Tool x not found","stack":{}}'),
         ),
         (
+            "missing-id-500",
+            "unknown_id_is_404",
+            "getCredentialById",  # a fuzzed id with a line break, quoted back in the message
+            exchange(status=500, body='{"statusCode":500,"success":false,"message":"Error: credentialsService.'
+                     'getCredentialById - Credential a\\nb not found","stack":{}}'),
+        ),
+        (
             "flow-key-500",
             "chatflow_key_is_enforced",
             "createPrediction",
