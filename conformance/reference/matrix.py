@@ -126,9 +126,10 @@ def summarise_cell(cell: Cell, folder: Path, exit_code: int, seconds: float) -> 
             result.suites[label] = {key: int(value) for key, value in results["counts"].items()}
             verdicts = facts.get("triage" if label == "full" else f"triage ({label} key)", {}) or {}
             result.untriaged[label] = int(verdicts.get("untriaged", 0))
-    fidelity = facts.get("fidelity")
-    if isinstance(fidelity, dict):
-        result.fidelity = {str(k): dict(v) for k, v in fidelity.items() if isinstance(v, dict)}
+    for fact, kind in (("fidelity", "script"), ("case matrix", "cases")):  # the scripted exchanges, the case matrix
+        counts = facts.get(fact)
+        if isinstance(counts, dict):
+            result.fidelity.update({f"{kind}, {label}": dict(v) for label, v in counts.items() if isinstance(v, dict)})
     wanted = cell.keys or tuple(_FOLDERS)
     scoped = release_for(cell.version).key_permissions  # 2.x keys have no permissions: no scoped run
     missing = [label for label in wanted if label not in result.suites and (label != "scoped" or scoped)]

@@ -44,6 +44,7 @@ def _fake_reports(folder: Path, *, fails: int = 0, untriaged: int = 0, fidelity:
     facts: dict[str, object] = {"triage": {"untriaged": untriaged} if untriaged else {}}
     if fidelity:
         facts["fidelity"] = {"mock": {"agree": 9, "documented": 1, "differ": 0}}
+        facts["case matrix"] = {"mock": {"agree": 40, "documented": 2, "differ": 1, "left out": 5}}
     (folder / "run.json").write_text(json.dumps({"seconds": {}, "facts": facts}))
 
 
@@ -53,7 +54,8 @@ def test_a_cell_is_summarised_from_its_reports(tmp_path: Path) -> None:
     result = summarise_cell(cell, tmp_path, 1, 12.34)
     assert result.suites == {"full": {"pass": 100, "fail": 1, "deviation": 3, "skip": 1, "proxy": 2}}
     assert result.untriaged == {"full": 1} and not result.passed and result.seconds == 12.3
-    assert result.fidelity == {"mock": {"agree": 9, "documented": 1, "differ": 0}}
+    assert result.fidelity == {"script, mock": {"agree": 9, "documented": 1, "differ": 0},
+                               "cases, mock": {"agree": 40, "documented": 2, "differ": 1, "left out": 5}}
 
 
 def test_a_cell_with_exit_0_but_missing_results_does_not_pass(tmp_path: Path) -> None:
@@ -83,7 +85,7 @@ def test_the_matrix_runs_each_cell_and_writes_its_report_after_each(tmp_path: Pa
     assert report["passed"] is False and [c["cell"] for c in report["cells"]] == ["3.0-direct", "3.1-nginx"]
     text = (tmp_path / "matrix.md").read_text()
     assert "1 of 2 cells passed" in text and "| 3.0-direct | Flowise 3.0.13, direct, sqlite, main |" in text
-    assert "mock: 9 agree, 1 documented, 0 differ" in text and "FAIL (exit 1)" in text
+    assert "script, mock: 9 agree, 1 documented, 0 differ; cases, mock: 40 agree" in text and "FAIL (exit 1)" in text
     assert "<tr class=fail><td>3.1-nginx" in (tmp_path / "matrix.html").read_text()
     assert lines[0].startswith("cell 1/2 3.0-direct")
 
