@@ -38,8 +38,16 @@ def _json_object_text():  # type: ignore[no-untyped-def]
     return objects.map(lambda value: json.dumps(value, ensure_ascii=False))
 
 
+def _api_key_text():  # type: ignore[no-untyped-def]
+    """`api-key`: a key as Flowise makes it, `randomBytes(32).toString('base64url')` (utils/apiKey.ts)."""
+    from hypothesis import strategies as st
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return st.text(alphabet=alphabet, min_size=1, max_size=64)
+
+
 #: The spec's own string formats and their generators.
-SPEC_FORMATS = {"json-string": _json_text, "json-object-string": _json_object_text}
+SPEC_FORMATS = {"json-string": _json_text, "json-object-string": _json_object_text, "api-key": _api_key_text}
 
 
 @contextmanager
