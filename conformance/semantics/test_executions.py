@@ -139,16 +139,8 @@ def test_a_deleted_execution_is_gone(flowise_client, flowise_ledger, agentflow) 
     longer name the execution; reading it is a 404."""
     client = flowise_client
     chat_id, execution_id, _ = _run(client, flowise_ledger, agentflow, "delete me")
-    response = client.delete(f"/executions/{execution_id}")
-    expect_status(client, response, 200, check="execution_is_deleted", operation="deleteExecution")
-    result = body_json(client, response, check="execution_is_deleted", operation="deleteExecution")
-    expect(
-        result == {"success": True, "deletedCount": 1},
-        check="execution_is_deleted",
-        operation="deleteExecution",
-        message=f"answered {result!r}",
-        exchange=client.exchange_of(response),
-    )
+    _expect_one_deleted(client, client.delete(f"/executions/{execution_id}"),
+                        check="execution_is_deleted", operation="deleteExecution")
     messages = client.get(f"/chatmessage/{agentflow}", params={"chatId": chat_id})
     expect_status(client, messages, 200, check="deleted_execution_is_unlinked", operation="getAllChatMessages")
     rows = body_json(client, messages, check="deleted_execution_is_unlinked", operation="getAllChatMessages")
@@ -165,14 +157,19 @@ def test_a_deleted_execution_is_gone(flowise_client, flowise_ledger, agentflow) 
 
     _, second, _ = _run(client, flowise_ledger, agentflow, "delete me too")
     bulk = client.request("DELETE", "/executions", json={"executionIds": [second, random_id()]})
-    expect_status(client, bulk, 200, check="executions_are_deleted_in_bulk", operation="deleteExecutions")
-    result = body_json(client, bulk, check="executions_are_deleted_in_bulk", operation="deleteExecutions")
+    _expect_one_deleted(client, bulk, check="executions_are_deleted_in_bulk", operation="deleteExecutions")
+
+
+def _expect_one_deleted(client, response, *, check: str, operation: str) -> None:
+    """A delete's answer: 200 `{success: true, deletedCount: 1}`."""
+    expect_status(client, response, 200, check=check, operation=operation)
+    result = body_json(client, response, check=check, operation=operation)
     expect(
         result == {"success": True, "deletedCount": 1},
-        check="executions_are_deleted_in_bulk",
-        operation="deleteExecutions",
+        check=check,
+        operation=operation,
         message=f"answered {result!r}",
-        exchange=client.exchange_of(bulk),
+        exchange=client.exchange_of(response),
     )
 
 
