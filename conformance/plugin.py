@@ -397,6 +397,7 @@ def flowise_schema_run(flowise_session: ConformanceSession, request: pytest.Fixt
             permissions=flowise_session.permissions,
             attribute=getattr(flowise_session, "attribute", None),
             behind_proxy=flowise_session.deployment.behind_proxy,
+            version=flowise_session.version.profile if flowise_session.version is not None else None,
         )
         for outcome in run.outcomes:
             flowise_session.record(outcome)

@@ -39,6 +39,10 @@ class VersionProfile:
     #: The ids of `deviations.toml` this line has; None: every id in the catalogue.
     deviations: frozenset[str] | None = None
     description: str = ""
+    #: A malformed multipart body stops the whole server (multer before 2.0.2: an exception thrown outside
+    #: any handler: CVE-2025-7338, and CVE-2025-47944 before 2.0.0); the suite then sends no generated
+    #: multipart body.
+    multipart_crashes: bool = False
 
     def covers(self, version: tuple[int, int, int]) -> bool:
         return version[:2] == self.line
@@ -74,6 +78,7 @@ PROFILES: tuple[VersionProfile, ...] = (
         line=(2, 2),
         description="Flowise 2.2.x: keys without permissions kept in api.json, optional basic auth; the "
         "deviations marked for 2.2 (or for every line); proven against Flowise 2.2.8 by the reference harness",
+        multipart_crashes=True,  # 2.2.8 ships multer 1.4.5-lts.2; 3.0.13 and 3.1.4 ship multer 2.5.0
     ),
 )
 DEFAULT_PROFILE = PROFILES[0]

@@ -38,8 +38,9 @@ from conformance.schema.formats import registered_formats
 from conformance.schema.guard import EXECUTION_ITEM, WriteGuard, is_negative
 from conformance.schema.resend import CutAnswers, resending_sessions
 from conformance.spec import SpecIndex
+from conformance.version import VersionProfile
 
-__all__ = ["SchemaRun", "run_schema_layer"]
+__all__ = ["SchemaRun", "run_schema_layer", "without_multipart"]
 
 
 @dataclass
@@ -135,6 +136,18 @@ def _network_error_hook(collector: EventCollector) -> Callable[..., None]:
         )
 
     return after_network_error
+
+
+def without_multipart(document: dict[str, Any]) -> list[str]:
+    """Take `multipart/form-data` out of every request body of `document` (in place); returns the
+    operations it was the only media type of, which schemathesis must then leave out."""
+    alone = []
+    for item in (document.get("paths") or {}).values():
+        for operation in (item or {}).values():
+            content = (operation.get("requestBody") or {}).get("content") if isinstance(operation, dict) else None
+            if isinstance(content, dict) and content.pop("multipart/form-data", None) is not None and not content:
+                alone.append(str(operation.get("operationId")))
+    return alone
 
 
 REWRITE_SENSITIVE = frozenset({"RejectedPositiveData", "EnsureResourceAvailability", "UseAfterFree"})
@@ -272,10 +285,13 @@ def run_schema_layer(
     permissions: KeyPermissions | None = None,
     attribute: Callable[..., Any] | None = None,
     behind_proxy: bool = False,
+    version: VersionProfile | None = None,
 ) -> SchemaRun:
     """Run every schemathesis phase once against the profile's target and collect the outcomes.
 
-    Behind a proxy, an answer the proxy cut off mid-body is sent once more (`resend.py`)."""
+    Behind a proxy, an answer the proxy cut off mid-body is sent once more (`resend.py`). On a release
+    that a malformed multipart body stops (`VersionProfile.multipart_crashes`), no multipart body is
+    generated (`without_multipart`)."""
     import schemathesis
     from schemathesis.engine import from_schema
     from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
@@ -283,6 +299,10 @@ def run_schema_layer(
     config = build_config(profile, seed=seed)
     excluded = out_of_reach(spec, permissions, profile)
     document = _within_key(copy.deepcopy(spec.document), permissions)
+    if version is not None and version.multipart_crashes:
+        for operation_id in without_multipart(document):
+            excluded.setdefault(operation_id, f"left out on {version.name}: a malformed multipart body stops the "
+                                "server (multer before 2.0.2, CVE-2025-7338); docs/real-flowise.md#multipart-crash")
     schema = _select(schemathesis.openapi.from_dict(document, config=config), profile, excluded)
     collector = EventCollector(spec, deviations, attribute)
     for operation_id, reason in excluded.items():
