@@ -138,6 +138,8 @@ def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
          exchange("POST", 500, flowise_500("Error: predictionsServices.buildChatflow - Question and form cannot be "
                                            "provided at the same time"))),
         ("client-error-500", "not_a_server_error", "updateAssistant",
+         exchange("PUT", 500, flowise_500("Error: assistantsService.updateAssistant - Details cannot be empty"))),
+        ("client-error-500", "not_a_server_error", "updateAssistant",
          exchange("PUT", 500, flowise_500("Error: assistantsService.updateAssistant - Details must be valid JSON"))),
         (
             "leads-get-workspace-404",
