@@ -21,6 +21,7 @@ from conformance.exitcodes import ExitCode, exit_code_for, help_table
 from conformance.ledger import new_run_id
 from conformance.profile import DEFAULT_EXAMPLES, DEFAULT_TIMEOUT, TargetProfile, build_profile
 from conformance.session import default_report_dir
+from contract.argv import attach_values
 
 __all__ = ["build_parser", "main"]
 
@@ -130,45 +131,40 @@ def pytest_args(profile: TargetProfile, *, layer: str, verbose: int) -> list[str
         "-o",
         "console_output_style=count",
         "-rfEs" if verbose else "-rfE",
-        "--flowise-url",
-        profile.base_url,
-        "--flowise-run-id",
-        profile.run_id,
-        "--flowise-examples",
-        str(profile.examples),
-        "--flowise-timeout",
-        str(profile.timeout),
-        "--flowise-spec",
-        str(profile.spec_path),
-        "--flowise-report-dir",
-        str(profile.report_dir),
+        # Every value as `--option=value`: a value may begin with "-" (an API key often does), which
+        # `--option value` would read as another option.
+        f"--flowise-url={profile.base_url}",
+        f"--flowise-run-id={profile.run_id}",
+        f"--flowise-examples={profile.examples}",
+        f"--flowise-timeout={profile.timeout}",
+        f"--flowise-spec={profile.spec_path}",
+        f"--flowise-report-dir={profile.report_dir}",
     ]
     if verbose:
         args.append("-" + "v" * verbose)
     if profile.api_key:
-        args += ["--flowise-api-key", profile.api_key]
-    for chatflow in profile.chatflow_ids:
-        args += ["--flowise-chatflow-id", chatflow]
+        args.append(f"--flowise-api-key={profile.api_key}")
+    args += [f"--flowise-chatflow-id={chatflow}" for chatflow in profile.chatflow_ids]
     if profile.read_only:
         args.append("--flowise-read-only")
     if profile.strict:
         args.append("--flowise-strict")
     if profile.only:
-        args += ["--flowise-only", ",".join(profile.only)]
+        args.append(f"--flowise-only={','.join(profile.only)}")
     if profile.junit:
-        args += ["--flowise-junit", str(profile.junit)]
+        args.append(f"--flowise-junit={profile.junit}")
     if profile.rate_limit:
-        args += ["--flowise-rate-limit", str(profile.rate_limit)]
+        args.append(f"--flowise-rate-limit={profile.rate_limit}")
     if profile.seed is not None:
-        args += ["--flowise-seed", str(profile.seed)]
+        args.append(f"--flowise-seed={profile.seed}")
     if profile.max_body:
-        args += ["--flowise-max-body", str(profile.max_body)]
+        args.append(f"--flowise-max-body={profile.max_body}")
     if profile.tls.insecure:
         args.append("--flowise-insecure")
     elif profile.tls.ca_bundle is not None:
-        args += ["--flowise-ca-bundle", str(profile.tls.ca_bundle)]
+        args.append(f"--flowise-ca-bundle={profile.tls.ca_bundle}")
     if profile.flowise_version:
-        args += ["--flowise-target-version", profile.flowise_version]
+        args.append(f"--flowise-target-version={profile.flowise_version}")
     return args
 
 
@@ -217,6 +213,10 @@ def missing_suite_modules() -> list[str]:
     return [name for name in SUITE_MODULES if importlib.util.find_spec(name) is None]
 
 
+#: Options whose value may begin with "-" (contract/argv.py).
+SECRET_OPTIONS = ("--api-key",)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["reference"]:
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             _say(SUITE_EXTRA_HINT.format(missing=", ".join(missing)))
             return int(ExitCode.USAGE)
         return reference_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(attach_values(argv, SECRET_OPTIONS))
     if args.compare_versions:
         from conformance.upgrade import main as compare_main
 

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contract.argv import attach_values
 from load.errors import ConfigError, LoadError, RunFailed, TargetUnusable
 from load.preflight import Preflight
 from load.profiles import PROFILES, Profile
@@ -111,7 +112,7 @@ def missing_load_modules() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_values(sys.argv[1:] if argv is None else argv, ("--api-key",)))
     try:
         if missing := missing_load_modules():
             raise ConfigError(f"the load tool needs {', '.join(missing)}, which this install lacks: "

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from contract.argv import attach_values
 from mockserver.settings import KNOWN_QUIRKS
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def settings_from_args(args: argparse.Namespace) -> MockSettings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(attach_values(sys.argv[1:] if argv is None else argv, ("--api-key",)))
     try:
         settings = settings_from_args(args)
     except ValidationError as exc:

@@ -52,16 +52,13 @@ def run_suite(
         "-p",
         "no:asyncio",
         "-q",
-        "--flowise-url",
-        url,
-        "--flowise-report-dir",
-        str(report_dir),
-        "--flowise-timeout",
-        "5",
+        f"--flowise-url={url}",
+        f"--flowise-report-dir={report_dir}",
+        "--flowise-timeout=5",
         *extra,
     ]
     if api_key:
-        command += ["--flowise-api-key", api_key]
+        command.append(f"--flowise-api-key={api_key}")
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLOWISE_")}
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH", "")]))

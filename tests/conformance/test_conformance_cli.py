@@ -73,3 +73,26 @@ def test_unknown_only_tag(tmp_path: Path) -> None:
     with serving() as url:
         result = run_cli(url, "--api-key", API_KEY, "--only", "chatflows,nonsense", cwd=tmp_path)
     assert result.returncode == ExitCode.USAGE and "nonsense" in result.stderr
+
+
+def test_a_key_beginning_with_a_dash_is_a_key(tmp_path: Path) -> None:
+    """Flowise keys are random URL-safe base64: about one in 64 begins with "-". Given as `--api-key KEY`,
+    or through the environment, it must reach the target as the key, not be read as an option."""
+    from conformance.embedded import EmbeddedMock
+
+    key = "-k3y-that-starts-with-a-dash"
+    with EmbeddedMock(env=dict(os.environ), api_key=key) as mock:
+        result = run_cli(mock.base_url, "--api-key", key, "--only", "variables", "--report-dir", str(tmp_path),
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "passed" in result.stdout and "error: argument" not in result.stderr
+
+
+def test_attach_values_joins_only_the_named_options() -> None:
+    from contract.argv import attach_values
+
+    assert attach_values(["URL", "--api-key", "-abc", "--only", "tools"], ["--api-key"]) == [
+        "URL", "--api-key=-abc", "--only", "tools"]
+    assert attach_values(["--api-key=-abc"], ["--api-key"]) == ["--api-key=-abc"]
+    assert attach_values(["--api-key"], ["--api-key"]) == ["--api-key"]  # argparse then says the value is missing
+    assert attach_values(["--", "--api-key", "x"], ["--api-key"]) == ["--", "--api-key", "x"]
