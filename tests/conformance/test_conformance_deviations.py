@@ -45,6 +45,7 @@ POSTGRES_CLIENT_ERRORS_500 = [
     ("createApiKey", "POST", 'invalid byte sequence for encoding "UTF8": 0x00'),
     ("getAllChatMessageFeedback", "GET", "Error: feedbackService.getAllChatMessageFeedback - invalid input syntax "
                                          'for type timestamp: "0NaN-NaN-NaNTNaN:NaN:NaN.NaN+NaN:NaN"'),
+    ("getAllExecutions", "GET", "Error: executionsService.getAllExecutions - OFFSET must not be negative"),
 ]
 EMPTY_IDENTIFIER = 'Error: chatflowsService.getChatflowByApiKey - zero-length delimited identifier at or near ' + '"' * 4
 
