@@ -181,33 +181,57 @@ def _fidelity_text(fidelity: dict[str, dict[str, int]]) -> str:
 
 
 def write_matrix(results: Sequence[CellResult], out: Path) -> dict[str, Path]:
+    """`matrix.json`, `.md` and `.html` in `out`. Cells of an earlier matrix in the same folder that this
+    run did not make are kept (in their order, with when they ran), so a failed cell can be run again
+    alone (`--cells NAME --report-dir` the same folder) and the report still shows every cell."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "matrix.json", "md": out / "matrix.md", "html": out / "matrix.html"}
-    passed = all(result.passed for result in results)
-    paths["json"].write_text(json.dumps({"passed": passed, "cells": [r.to_dict() for r in results]}, indent=2) + "\n")
-    lines = ["# Reference matrix", "", f"{sum(r.passed for r in results)} of {len(results)} cells passed.", "",
-             "| cell | shape | covers | verdict | suite (per key) | untriaged | fidelity | time |",
-             "|---|---|---|---|---|---|---|---|"]
-    for result in results:
-        suites = "<br>".join(f"{label}: {_counts(counts)}" for label, counts in result.suites.items()) or "—"
-        verdict = "pass" if result.passed else f"FAIL (exit {result.exit_code}){': ' + result.problem if result.problem else ''}"
-        lines.append(f"| {result.cell.name} | {result.cell.shape()} | {result.cell.covers} | {verdict} | {suites} | "
-                     f"{sum(result.untriaged.values())} | {_fidelity_text(result.fidelity)} | {result.seconds:.0f} s |")
+    fresh = {result.cell.name: {**result.to_dict(), "ran": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+             for result in results}
+    earlier = _read_json(paths["json"])
+    rows: list[dict[str, Any]] = []
+    for row in earlier.get("cells", []) if isinstance(earlier, dict) else []:
+        if isinstance(row, dict) and row.get("cell") not in fresh:
+            rows.append(row)
+        elif isinstance(row, dict):
+            rows.append(fresh.pop(str(row["cell"])))
+    rows += fresh.values()
+    passed = sum(bool(row.get("passed")) for row in rows)
+    paths["json"].write_text(json.dumps({"passed": passed == len(rows), "cells": rows}, indent=2) + "\n")
+    lines = ["# Reference matrix", "", f"{passed} of {len(rows)} cells passed.", "",
+             "| cell | shape | covers | verdict | suite (per key) | untriaged | fidelity | time | ran |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        suites = "<br>".join(f"{label}: {_counts(counts)}" for label, counts in row.get("suites", {}).items()) or "—"
+        lines.append(f"| {row['cell']} | {row.get('shape', '')} | {row.get('covers', '')} | {_verdict(row)} | {suites} | "
+                     f"{sum(row.get('untriaged', {}).values())} | {_fidelity_text(row.get('fidelity', {}))} | "
+                     f"{row.get('seconds', 0):.0f} s | {row.get('ran', '')} |")
     paths["md"].write_text("\n".join(lines) + "\n")
-    rows = "".join(
-        f"<tr class={'pass' if r.passed else 'fail'}><td>{html.escape(r.cell.name)}</td><td>{html.escape(r.cell.shape())}</td>"
-        f"<td>{html.escape(r.cell.covers)}</td><td>{'pass' if r.passed else html.escape('FAIL ' + r.problem)}</td>"
-        f"<td>{'<br>'.join(html.escape(f'{k}: {_counts(c)}') for k, c in r.suites.items())}</td>"
-        f"<td>{sum(r.untriaged.values())}</td><td>{html.escape(_fidelity_text(r.fidelity))}</td>"
-        f"<td>{r.seconds:.0f} s</td></tr>"
-        for r in results
+    cells = "".join(
+        f"<tr class={'pass' if row.get('passed') else 'fail'}>"
+        + "".join(f"<td>{html.escape(text)}</td>" for text in (
+            str(row["cell"]), str(row.get("shape", "")), str(row.get("covers", "")), _verdict(row)))
+        + f"<td>{'<br>'.join(html.escape(f'{k}: {_counts(c)}') for k, c in row.get('suites', {}).items())}</td>"
+        + "".join(f"<td>{html.escape(text)}</td>" for text in (
+            str(sum(row.get("untriaged", {}).values())), _fidelity_text(row.get("fidelity", {})),
+            f"{row.get('seconds', 0):.0f} s", str(row.get("ran", ""))))
+        + "</tr>"
+        for row in rows
     )
     paths["html"].write_text(
         "<!doctype html><meta charset=utf-8><title>Reference matrix</title>"
         "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:4px;vertical-align:top}"
         "table{border-collapse:collapse}.pass td:nth-child(4){color:#060}.fail td:nth-child(4){color:#b00}</style>"
-        f"<h1>Reference matrix</h1><p>{sum(r.passed for r in results)} of {len(results)} cells passed. "
+        f"<h1>Reference matrix</h1><p>{passed} of {len(rows)} cells passed. "
         "Each cell's own reports are in its folder.</p><table><tr><th>cell</th><th>shape</th><th>covers</th>"
-        f"<th>verdict</th><th>suite (per key)</th><th>untriaged</th><th>fidelity</th><th>time</th></tr>{rows}</table>\n"
+        "<th>verdict</th><th>suite (per key)</th><th>untriaged</th><th>fidelity</th><th>time</th><th>ran</th></tr>"
+        f"{cells}</table>\n"
     )
     return paths
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    if row.get("passed"):
+        return "pass"
+    problem = row.get("problem") or ""
+    return f"FAIL (exit {row.get('exit_code')}){': ' + problem if problem else ''}"

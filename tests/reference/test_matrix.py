@@ -106,3 +106,26 @@ def test_the_cli_refuses_what_does_not_fit(argv: list[str], message: str, capsys
     with pytest.raises(SystemExit) as exited:
         main(argv)
     assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_cell_run_again_alone_replaces_its_row_and_keeps_the_others(tmp_path: Path) -> None:
+    outcomes = {"3.0-direct": 0, "3.1-nginx": 1}
+
+    def fake_run(options: RunOptions, log: object) -> int:
+        assert options.report_dir is not None
+        name = options.report_dir.name
+        if options.report_dir.exists():
+            import shutil
+
+            shutil.rmtree(options.report_dir)
+        _fake_reports(options.report_dir, fails=outcomes[name], untriaged=outcomes[name], fidelity=options.fidelity)
+        return outcomes[name]
+
+    run_matrix(cells_named("3.0-direct,3.1-nginx"), tmp_path, log=lambda line: None, run=fake_run)
+    assert json.loads((tmp_path / "matrix.json").read_text())["passed"] is False
+    outcomes["3.1-nginx"] = 0  # fixed: run that cell again, alone, into the same folder
+    run_matrix(cells_named("3.1-nginx"), tmp_path, log=lambda line: None, run=fake_run)
+    report = json.loads((tmp_path / "matrix.json").read_text())
+    assert [c["cell"] for c in report["cells"]] == ["3.0-direct", "3.1-nginx"]
+    assert report["passed"] is True and all(c["ran"] for c in report["cells"])
+    assert "2 of 2 cells passed" in (tmp_path / "matrix.md").read_text()
