@@ -57,10 +57,11 @@ def test_outcomes_and_timing_over_a_real_socket(run: dict) -> None:
         ok = results[case]
         assert ok["outcome"] == "ok" and ok["tokens"] == 8
         assert ok["e2e"] == pytest.approx(ok["ttft"] + 7 * ok["itl"])
-    # The very first request also pays both processes' cold start; timing is asserted on a warm one.
-    warm = results["ok2"]
-    assert 50 <= warm["ttft"] < 75, warm
-    assert 9 <= warm["itl"] < 12, warm
+    # The stub waits 50 ms before the first token and 10 ms before each next one: no stream can be read
+    # faster than that. (Upper bounds, or a floor on one gap, would time the machine: a busy reader may
+    # take several tokens from its buffer at once.)
+    for case in ("ok", "ok2"):
+        assert results[case]["ttft"] >= 50 and results[case]["e2e"] >= 50 + 7 * 10, results[case]
     assert results["error"] == {**results["error"], "outcome": "error", "message": "Error: stub failure"}
     assert results["abort"]["outcome"] == "aborted" and results["abort"]["tokens"] == 2
     assert results["empty"]["outcome"] == "empty" and results["empty"]["tokens"] == 0
