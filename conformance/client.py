@@ -30,6 +30,7 @@ from conformance.exchange import Exchange
 from conformance.permissions import KeyPermissions
 from conformance.profile import TargetProfile
 from conformance.spec import Operation
+from conformance.version import VersionProfile
 
 __all__ = ["OutsideTarget", "Pacer", "ReadOnlyRefused", "StreamResult", "TargetClient"]
 
@@ -115,6 +116,8 @@ class TargetClient:
         self.sent = 0
         #: What the run's key may do; set once the run found out (None: every request is sent as is).
         self.permissions: KeyPermissions | None = None
+        #: The release line the run judges (the session sets it once known): what it must not be sent.
+        self.version: VersionProfile | None = None
 
     def close(self) -> None:
         self._http.close()

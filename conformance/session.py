@@ -94,6 +94,7 @@ class ConformanceSession:
         self.capabilities = provision(self.client, self.ledger, capabilities)
         self.profile = self.profile.with_capabilities(self.capabilities)
         self.client.profile = self.profile
+        self.client.version = self.version.profile
         return self.capabilities
 
     def attribute(self, **failure: Any) -> Any:

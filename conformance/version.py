@@ -17,6 +17,9 @@ from conformance.deviations import Deviations
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "VersionChoice", "VersionProfile", "choose_profile", "parse_version"]
 
+#: The operations that write API keys.
+KEY_WRITES = ("createApiKey", "updateApiKey", "deleteApiKey")
+
 _VERSION = re.compile(r"^\s*v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.+-]*)?\s*$")
 
 
@@ -43,6 +46,19 @@ class VersionProfile:
     #: any handler: CVE-2025-7338, and CVE-2025-47944 before 2.0.0); the suite then sends no generated
     #: multipart body.
     multipart_crashes: bool = False
+    #: Writing an API key can wipe every key of the server: 2.x keeps them in `api.json`, rewritten in place,
+    #: and a request that reads the file while it is being rewritten finds it empty and replaces it with one
+    #: new `DefaultKey` (docs/real-flowise.md#api-key-file-race). The suite then writes no API key.
+    key_writes_wipe_keys: bool = False
+
+    def left_out(self) -> dict[str, str]:
+        """Operations the suite must not send to this line, each with the reason."""
+        reasons: dict[str, str] = {}
+        if self.key_writes_wipe_keys:
+            for operation_id in KEY_WRITES:
+                reasons[operation_id] = (f"left out on {self.name}: writing an API key can wipe every key of the "
+                                         "server (docs/real-flowise.md#api-key-file-race)")
+        return reasons
 
     def covers(self, version: tuple[int, int, int]) -> bool:
         return version[:2] == self.line
@@ -79,6 +95,7 @@ PROFILES: tuple[VersionProfile, ...] = (
         description="Flowise 2.2.x: keys without permissions kept in api.json, optional basic auth; the "
         "deviations marked for 2.2 (or for every line); proven against Flowise 2.2.8 by the reference harness",
         multipart_crashes=True,  # 2.2.8 ships multer 1.4.5-lts.2; 3.0.13 and 3.1.4 ship multer 2.5.0
+        key_writes_wipe_keys=True,
     ),
 )
 DEFAULT_PROFILE = PROFILES[0]

@@ -299,6 +299,10 @@ def run_schema_layer(
     config = build_config(profile, seed=seed)
     excluded = out_of_reach(spec, permissions, profile)
     document = _within_key(copy.deepcopy(spec.document), permissions)
+    if version is not None:
+        for operation_id, reason in version.left_out().items():
+            if operation_id in spec.by_id:
+                excluded.setdefault(operation_id, reason)
     if version is not None and version.multipart_crashes:
         for operation_id in without_multipart(document):
             excluded.setdefault(operation_id, f"left out on {version.name}: a malformed multipart body stops the "

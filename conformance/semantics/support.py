@@ -14,6 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 import httpx
+import pytest
 
 from conformance.checks import errors as error_checks
 from conformance.client import StreamResult, TargetClient
@@ -93,7 +94,12 @@ def expect_error_shape(client: TargetClient, response: httpx.Response, *, check:
 
 
 def create(client: TargetClient, ledger: Ledger, kind: str, body: dict[str, Any], *, operation: str) -> dict[str, Any]:
-    """Create a resource for a test (recorded in the ledger); a refusal is a violation of `operation`."""
+    """Create a resource for a test (recorded in the ledger); a refusal is a violation of `operation`.
+    What the target's release must not be sent (`VersionProfile.left_out`) skips the test, with the reason."""
+    version = getattr(client, "version", None)
+    reason = version.left_out().get(operation) if version is not None else None
+    if reason:
+        pytest.skip(reason)
     try:
         return create_resource(client, ledger, kind, body)
     except ProvisionError as exc:

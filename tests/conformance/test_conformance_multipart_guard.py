@@ -27,3 +27,11 @@ def test_multipart_leaves_the_document_and_lone_multipart_operations_are_named()
     assert set(alone) == {op for op, media in had.items() if media == {"multipart/form-data"}}
     assert "createAttachment" in alone and "createPrediction" not in alone
     assert after["createPrediction"] == had["createPrediction"] - {"multipart/form-data"} != set()
+
+
+def test_the_2_2_line_is_sent_no_api_key_write() -> None:
+    by_name = {profile.name: profile for profile in PROFILES}
+    left_out = by_name["flowise-2.2"].left_out()
+    assert set(left_out) == {"createApiKey", "updateApiKey", "deleteApiKey"}
+    assert all("api-key-file-race" in reason for reason in left_out.values())
+    assert by_name["flowise-3.1"].left_out() == {} == by_name["flowise-3.0"].left_out()
