@@ -279,7 +279,7 @@ def test_both_layers_get_the_same_trust() -> None:
     config = build_config(profile)
     assert config.projects.default.tls_verify == certifi.where()
     args = pytest_args(profile, layer="all", verbose=0)
-    assert args[args.index("--flowise-ca-bundle") + 1] == certifi.where()
+    assert f"--flowise-ca-bundle={certifi.where()}" in args
 
 
 def test_cli_flags_reach_the_profile() -> None:
@@ -289,7 +289,7 @@ def test_cli_flags_reach_the_profile() -> None:
     profile = build_profile(_options(args), {}, run_id="cli-run")
     assert profile.tls.insecure and profile.flowise_version == "3.1.0"
     argv = pytest_args(profile, layer="semantics", verbose=0)
-    assert "--flowise-insecure" in argv and argv[argv.index("--flowise-target-version") + 1] == "3.1.0"
+    assert "--flowise-insecure" in argv and "--flowise-target-version=3.1.0" in argv
 
 
 # -- the operator's summary --------------------------------------------------------------------------
