@@ -76,6 +76,13 @@ def test_ids_are_the_specs_upstream_ids(catalogue: Deviations) -> None:
                      'getCredentialById - Credential a\\nb not found","stack":{}}'),
         ),
         (
+            "blank-id-412",
+            "status_code_conformance",
+            "getSinglePublicChatflow",  # a path id of line breaks only, lost by Flowise's URL sanitiser
+            exchange(status=412, body='{"statusCode":412,"success":false,"message":"Error: chatflowsController.'
+                     'getSinglePublicChatflow - id not provided!","stack":{}}'),
+        ),
+        (
             "flow-key-500",
             "chatflow_key_is_enforced",
             "createPrediction",

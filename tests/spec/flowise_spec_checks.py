@@ -38,6 +38,7 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "not-found-text",
         "client-error-500",
         "malformed-id-accepted",
+        "blank-id-412",
         "duplicate-feedback-accepted",
         "body-not-json-read-as-empty",
         "no-input-validation",
