@@ -51,11 +51,23 @@ class ServerError(RuntimeError):
     """A process did not start or did not become ready; the message ends with its log's last lines."""
 
 
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    """A port nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port nobody listens on right now (the kernel picks it), and never one this process handed out
+    before: the kernel may offer a port again as soon as it is released, and two servers started one after
+    the other would then race for it (the loser exits, and the winner answers its readiness probe)."""
+    with _HANDED_OUT_LOCK:
+        for _ in range(100):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind((host, 0))
+                port = int(sock.getsockname()[1])
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
+    raise ServerError("no free port the kernel offered was new to this process")
 
 
 def mock_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
