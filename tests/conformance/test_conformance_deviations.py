@@ -33,6 +33,8 @@ CLIENT_ERRORS_500 = [
     ("upsertDocument", "POST", "Error: documentStoreServices.upsertDocStoreMiddleware - Vector store not configured"),
     ("patchDeleteUpsertHistory", "PATCH", "Error: upsertHistoryServices.patchDeleteUpsertHistory - "
                                           "(ids ?? []).filter is not a function"),
+    ("createPrediction", "POST", "Error: predictionsServices.buildChatflow - EISDIR: illegal operation on a "
+                                 "directory, open '/data/storage/c877d81d/chat-1/'"),  # fuzzing 2.2.8's prediction
 ]
 
 
