@@ -130,9 +130,7 @@ def shape(settings: MockSettings, result: Any) -> Any:
 def _strip(value: Any, drops: list[tuple[Recognise, tuple[str, ...]]]) -> Any:
     if isinstance(value, list):
         return [_strip(item, drops) for item in value]
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # nested objects too: an execution's joined agentflow is a chatflow
         gone = {key for recognise, keys in drops if recognise(value) for key in keys}
-        if not gone:
-            return value
-        return {key: item for key, item in value.items() if key not in gone}
+        return {key: _strip(item, drops) for key, item in value.items() if key not in gone}
     return value

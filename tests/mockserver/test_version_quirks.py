@@ -102,6 +102,14 @@ def test_shape_leaves_out_only_what_the_line_lacks() -> None:
     assert "action" not in shape(older, stopped) and shape(newest, stopped) == stopped
     assert shape(mock_settings(), [message]) == [message]
     assert shape(older, {"unrelated": 1, "action": 2}) == {"unrelated": 1, "action": 2}
+    # nested: the executions list joins each execution's agentflow, a chatflow of 3.1's shape
+    agentflow = {"id": "f", "flowData": "{}", "deployed": False, "mcpServerConfig": None,
+                 "webhookSecretConfigured": False}
+    listed = {"data": [{"id": "e", "state": "FINISHED", "agentflow": agentflow}], "total": 1}
+    assert shape(older, listed) == {"data": [{"id": "e", "state": "FINISHED",
+                                              "agentflow": {"id": "f", "flowData": "{}", "deployed": False}}],
+                                    "total": 1}
+    assert shape(newest, listed) == listed
 
 
 async def test_on_22_keys_grant_everything_and_the_public_list_is_its_own(
