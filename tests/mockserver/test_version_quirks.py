@@ -176,3 +176,19 @@ async def test_22_keys_are_api_json_entries(make_client: Any, admin_headers: dic
     newest = make_client(fast=True, quirks="flowise-3.1")
     refused = await newest.post("/apikey", headers=admin_headers, json={"keyName": "k"})
     assert refused.status_code == 412
+
+
+async def test_30_checks_no_permission_on_an_execution_update(make_client: Any, expect_error: Any) -> None:
+    """`executions-update-unguarded`: 3.0's route has no permission check, 3.1's wants `executions:update`."""
+    unknown = "/executions/00000000-0000-0000-0000-000000000000"
+    forbidden = {"message": "Forbidden"}
+    for quirks in ("flowise-3.1", "flowise-3.0"):
+        client = make_client(fast=True, quirks=quirks)
+        viewer = await create_key(client, "chatflows:view")
+        updated = await client.put(unknown, json={"isPublic": True}, headers=viewer)
+        if quirks == "flowise-3.1":
+            assert (updated.status_code, updated.json()) == (403, forbidden)
+        else:  # past the missing check: the unknown id's wrapped 500 (missing-id-500)
+            assert "not found" in expect_error(updated, 500)
+        read = await client.get(unknown, headers=viewer)  # reading still needs executions:view
+        assert (read.status_code, read.json()) == (403, forbidden)
