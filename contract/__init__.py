@@ -2,6 +2,7 @@
 
 ``contract.spec`` reads the spec (document, references, formats, the ``x-flowise-*`` extensions);
 ``contract.sse`` parses Flowise's prediction streams; ``contract.process`` starts, waits for and stops the
-servers the tools run beside themselves. Nothing here imports the tools built on it (``serve_in_thread``
-takes the app it serves as an argument).
+servers the tools run beside themselves; ``contract.argv`` keeps an option's value that begins with "-"
+(an API key) its own. Nothing here imports the tools built on it (``serve_in_thread`` takes the app it
+serves as an argument).
 """
