@@ -106,18 +106,28 @@ def _preview(key: str) -> str:
     return f"{key[:4]}...{key[-4:]}"
 
 
+#: ``mock_meta`` key bumped whenever an API key changes, so every ``--workers`` process drops its cache.
+_KEY_GENERATION = "keysGeneration"
+
+
 class KeyRing:
     """API keys in the ``apikey`` table, with an in-memory cache so the gate costs one dict lookup."""
 
-    def __init__(self, db: Database, workspace_id: str) -> None:
+    def __init__(self, db: Database, workspace_id: str, *, shared: bool = False) -> None:
         self.db = db
         self.workspace_id = workspace_id
+        #: other processes write the same database (``--workers``): a key they revoke must not stay cached here
+        self.shared = shared
         self._cache: dict[str, Identity | None] = {}
+        self._seen_version = -1
+        self._generation: str | None = None
 
     def identify(self, key: str | None) -> Identity | None:
         """The identity of ``key``; the answer is cached per key (in memory only) until a key changes."""
         if not key:
             return None
+        if self.shared:
+            self._follow_other_processes()
         if key not in self._cache:
             if len(self._cache) > 10_000:  # a flood of wrong keys must not grow the cache without bound
                 self._cache.clear()
@@ -127,8 +137,23 @@ class KeyRing:
         return self._cache[key]
 
     def forget(self) -> None:
-        """Drop the cache after a key changed (update, delete, reset)."""
+        """Drop the cache after a key changed (update, delete, reset); tell the other processes to drop theirs."""
         self._cache.clear()
+        if self.shared:
+            self._generation = new_id()
+            self.db.set_meta(_KEY_GENERATION, self._generation)
+
+    def _follow_other_processes(self) -> None:
+        """Drop the cache when another process changed a key: only a commit elsewhere (SQLite's
+        ``data_version``) makes this read the key generation those processes bump."""
+        version = self.db.data_version()
+        if version == self._seen_version:
+            return
+        self._seen_version = version
+        generation = self.db.meta(_KEY_GENERATION)
+        if generation != self._generation:
+            self._generation = generation
+            self._cache.clear()
 
     def create(self, name: str, permissions: list[str], *, key: str | None = None) -> tuple[dict[str, Any], str]:
         """Store a new key and return its row and the plain key (the only moment the plain key exists)."""

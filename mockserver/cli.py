@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "while reading: 413 (default $FLOWISE_FILE_SIZE_LIMIT or 50mb)")
     a("--cors-origins", help="comma-separated allowed origins (default *)")
     a("--quiet", action="store_true", help="no per-request log lines")
+    a("--workers", type=int, help="server processes sharing the port and the database file (default 1; needs a "
+      "file database; rate limits and stream aborts stay per process: see mockserver/workers.py)")
     t = p.add_argument_group("fake LLM timing")
     t.add_argument("--fast", action="store_true", default=None, help="no delays at all")
     t.add_argument("--ttft-ms", type=float, help="time to first token (default 120)")
@@ -127,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     state = app.state.mock
     where = f"http://{settings.host}:{settings.port}"
-    print(f"flowise-mock {settings.version} on {where}/api/v1 (db: {settings.db})", flush=True)
+    processes = f", {settings.workers} workers" if settings.workers > 1 else ""
+    print(f"flowise-mock {settings.version} on {where}/api/v1 (db: {settings.db}{processes})", flush=True)
     if not settings.auth_on:
         print("auth: off (--no-auth): every route is open", flush=True)
     elif state.admin_key and not settings.api_key:
@@ -139,6 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {settings.host}: anyone who can reach this port can use the mock "
               "(see README, 'Security'); the admin key also controls /__mock/*", flush=True)
+    if settings.workers > 1:  # the database is ready (schema, workspace, admin key): the workers share it
+        from mockserver.workers import serve
+
+        state.db.close()
+        try:
+            serve(settings)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            shutdown_sandbox()
+        return 0
     server = build_server(app, settings)
     # uvicorn re-raises the signal it caught once it has shut down; a no-op handler makes SIGTERM a clean exit 0.
     signal.signal(signal.SIGTERM, lambda *_: None)

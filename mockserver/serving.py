@@ -12,13 +12,13 @@ it itself, only with ``NUMBER_OF_PROXIES`` set, as Flowise does (ratelimit.clien
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 
 from mockserver.settings import MockSettings
 
-__all__ = ["build_server", "header_deadline_protocol"]
+__all__ = ["HeaderDeadlineProtocol", "build_server", "header_deadline_protocol"]
 
 
 class _HeaderDeadline:
@@ -54,14 +54,20 @@ class _HeaderDeadline:
             self.transport.close()
 
 
-def header_deadline_protocol(timeout_s: float) -> type:
+def header_deadline_protocol(timeout_s: float) -> type[_HeaderDeadline]:
     """uvicorn's fastest HTTP/1.1 protocol (httptools if installed, else h11), closing a connection whose
     next request's headers are late."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
     except ImportError:
         from uvicorn.protocols.http.h11_impl import H11Protocol as base  # type: ignore[assignment]
-    return type("HeaderDeadlineProtocol", (_HeaderDeadline, base), {"header_timeout_s": timeout_s})
+    return cast(type[_HeaderDeadline],
+                type("HeaderDeadlineProtocol", (_HeaderDeadline, base), {"header_timeout_s": timeout_s}))
+
+
+#: The protocol by import name, for servers uvicorn starts in other processes (``--workers``); each sets
+#: its ``header_timeout_s`` from its settings.
+HeaderDeadlineProtocol = header_deadline_protocol(10.0)
 
 
 def build_server(app: Any, settings: MockSettings, *, log_level: str = "warning") -> uvicorn.Server:

@@ -90,6 +90,9 @@ class MockSettings(BaseSettings):
         0, ge=0, validation_alias=AliasChoices("number_of_proxies", "NUMBER_OF_PROXIES"),
         description="proxies in front whose X-Forwarded-For is trusted (Flowise's NUMBER_OF_PROXIES)")
 
+    # Serving (mockserver/workers.py): several processes on one socket and one database file.
+    workers: int = Field(1, ge=1, le=64, description="server processes sharing the port and the database file")
+
     @field_validator("file_size_limit", "agentflow_max_answer_size", "js_memory", mode="before")
     @classmethod
     def _size(cls, value: object) -> int:
@@ -103,6 +106,13 @@ class MockSettings(BaseSettings):
         if value is not None and value not in KNOWN_QUIRKS:
             raise ValueError(f"unknown quirks set {value!r}; known: {', '.join(KNOWN_QUIRKS)}")
         return value
+
+    @model_validator(mode="after")
+    def _workers_share_a_file(self) -> MockSettings:
+        if self.workers > 1 and self.db == ":memory:":
+            raise ValueError("--workers above 1 needs a database file: each process would have its own :memory: "
+                             "database (drop --db :memory: or use --workers 1)")
+        return self
 
     @model_validator(mode="after")
     def _version_of_quirks(self) -> MockSettings:

@@ -50,7 +50,7 @@ class MockState:
     script: Script | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.keys = KeyRing(self.db, self.workspace_id)
+        self.keys = KeyRing(self.db, self.workspace_id, shared=self.settings.workers > 1)
         self.metrics = Metrics(self.settings.version)
 
     @property

@@ -24,6 +24,9 @@ from mockserver.store.schema import SCHEMA
 
 __all__ = ["Database", "UnknownColumnError", "json_object", "json_value", "new_id", "now_iso", "page_window", "to_json_text"]
 
+#: How long a statement waits for another process's write to finish before failing with "database is locked".
+BUSY_TIMEOUT_MS = 10_000
+
 #: SQLite's largest integer; LIMIT/OFFSET beyond it overflow the driver.
 SQLITE_MAX = 2**63 - 1
 
@@ -36,6 +39,15 @@ class UnknownColumnError(ValueError):
 
 _random_pool = bytearray()
 _random_lock = threading.Lock()
+
+
+def _forget_random_pool() -> None:
+    """A forked child must not hand out the ids its parent's pool still holds (``--workers``, gunicorn)."""
+    global _random_pool
+    _random_pool = bytearray()
+
+
+os.register_at_fork(after_in_child=_forget_random_pool)
 
 
 def new_id() -> str:
@@ -102,6 +114,8 @@ class Database:
         self._lock = threading.RLock()
         self._in_tx = 0
         self.durability = Durability(path)
+        # Other processes on the same file (--workers) hold its write lock for a commit at a time: wait for it.
+        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL: a commit does not wait for the disk; the answer does (durability.py), one fsync for many.
@@ -137,6 +151,11 @@ class Database:
         with self._lock:
             row = self._conn.execute(sql, params).fetchone()
         return row[0] if row is not None else None
+
+    def data_version(self) -> int:
+        """A number that changes when another connection (another ``--workers`` process) commits."""
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def columns(self, table: str) -> frozenset[str]:
         """The columns of ``table`` as the schema declares them (empty for a table that does not exist)."""
