@@ -18,7 +18,7 @@ import uvicorn
 
 from mockserver.settings import MockSettings
 
-__all__ = ["HeaderDeadlineProtocol", "build_server", "header_deadline_protocol"]
+__all__ = ["HeaderDeadlineProtocol", "build_server", "header_deadline_protocol", "set_header_timeout"]
 
 
 class _HeaderDeadline:
@@ -54,20 +54,25 @@ class _HeaderDeadline:
             self.transport.close()
 
 
-def header_deadline_protocol(timeout_s: float) -> type[_HeaderDeadline]:
+def header_deadline_protocol(timeout_s: float) -> type[asyncio.Protocol]:
     """uvicorn's fastest HTTP/1.1 protocol (httptools if installed, else h11), closing a connection whose
     next request's headers are late."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
     except ImportError:
         from uvicorn.protocols.http.h11_impl import H11Protocol as base  # type: ignore[assignment]
-    return cast(type[_HeaderDeadline],
+    return cast(type[asyncio.Protocol],
                 type("HeaderDeadlineProtocol", (_HeaderDeadline, base), {"header_timeout_s": timeout_s}))
 
 
 #: The protocol by import name, for servers uvicorn starts in other processes (``--workers``); each sets
 #: its ``header_timeout_s`` from its settings.
 HeaderDeadlineProtocol = header_deadline_protocol(10.0)
+
+
+def set_header_timeout(seconds: float) -> None:
+    """The header deadline of ``HeaderDeadlineProtocol`` (the one this process serves with)."""
+    cast(type[_HeaderDeadline], HeaderDeadlineProtocol).header_timeout_s = seconds
 
 
 def build_server(app: Any, settings: MockSettings, *, log_level: str = "warning") -> uvicorn.Server:

@@ -39,7 +39,7 @@ def worker_app() -> FastAPI:
     from mockserver.app import create_app
 
     settings = MockSettings.model_validate_json(os.environ[SETTINGS_VARIABLE])
-    serving.HeaderDeadlineProtocol.header_timeout_s = settings.header_timeout_s
+    serving.set_header_timeout(settings.header_timeout_s)
     return create_app(settings)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +28,8 @@ def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
     tmp = tmp_path_factory.mktemp("workers")
     port = free_port()
     argv = [sys.executable, "-m", "mockserver.cli", "--port", str(port), "--db", str(tmp / "mock.db"),
-            "--api-key", ADMIN, "--workers", "2", "--fast", "--quiet"]
+            "--api-key", ADMIN, "--workers", "2", "--fast", "--quiet",
+            "--header-timeout", "1"]
     with start_server("flowise-mock", argv, port=port, log_path=tmp / "mock.log", env=mock_env()) as process:
         yield process
 
@@ -116,3 +119,14 @@ def test_a_forked_process_draws_other_ids_than_its_parent() -> None:
     os.waitpid(pid, 0)
     parent = {new_id() for _ in range(3)}
     assert len(child) == 3 and not child & parent
+
+
+def test_each_worker_keeps_the_header_deadline(mock: ManagedProcess) -> None:
+    """The settings reach the spawned workers: a client trickling its headers is cut after --header-timeout."""
+    host, port = mock.url.removeprefix("http://").split(":")
+    for _ in range(4):  # several connections, so both workers are asked
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(b"GET /api/v1/ping HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            assert conn.recv(1024) == b""  # closed by the server, no answer
+            assert time.monotonic() - started < 8  # 1 s configured; the default would be 10 s
