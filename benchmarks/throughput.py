@@ -9,8 +9,11 @@ as such. Rows, each against a server started for it on a free loopback port and 
 - bare Starlette `GET /bare/json` (the stub's, on the mock's uvicorn settings): the baseline;
 - the mock (`--fast`, an API key, `:memory:`): `GET /api/v1/chatflows/{id}` with the key, and a stored
   JSON `POST /api/v1/prediction/{id}`;
-- the mock on the default kind of database, a file (WAL, one fsync per committed request), in a
-  temporary folder: the same prediction.
+- the mock on the default kind of database, a file (WAL, group commit: one fsync for the requests that
+  wrote meanwhile), in a temporary folder: the same prediction;
+- the mock with `--workers N` (default 2) on a file database: the GET and the prediction again, and
+  their scaling over the one-process rows. On a machine with as many cores as workers, wrk and the
+  workers share the cores, so the scaling there is a floor.
 
 For each row: req/s, its ratio to bare in the same run, p50/p99 latency, and the CPU the generator and
 the server used during the run (% of one core, from their kernel counters), so a reader sees which side
@@ -27,7 +30,8 @@ Targets (figures to read, not a test): `GET /chatflows/{id}` >= 0.5x bare; the s
 file database >= 0.25x bare.
 
     python -m benchmarks.throughput [--seconds 10] [--connections 32] [--generator auto|wrk|python]
-                                    [--callgrind-requests 300 | --no-callgrind] [--install-tools]
+                                    [--workers 2] [--callgrind-requests 300 | --no-callgrind]
+                                    [--install-tools]
 
 `--install-tools` installs wrk and valgrind with apt-get when they are missing (as `tox -e bench` does;
 it needs root and Debian's packages); without them the benchmark still runs, and says what it lacks.
@@ -61,6 +65,9 @@ WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_request.lua"
 TOOLS = {"wrk": "wrk", "valgrind": "valgrind"}  # program: Debian package
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"mock GET /chatflows/{id}": 0.5, "mock POST /prediction (file db)": 0.25}
+#: The one-process row each `--workers` row is compared with.
+SINGLE_PROCESS_ROW = {"mock GET /chatflows/{id}": "mock GET /chatflows/{id}",
+                      "mock POST /prediction": "mock POST /prediction (file db)"}
 PYTHON_GENERATOR = "python gevent generator (benchmarks._loadgen)"
 
 
@@ -119,10 +126,27 @@ def wrk_version(wrk: str) -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a running process (all its threads), from /proc/<pid>/stat."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15 of stat
+    """User + system CPU of a running process and its live descendants (all their threads: a `--workers`
+    mock is a supervisor and its workers), from /proc/<pid>/stat."""
+    stats: dict[int, tuple[int, float]] = {}  # pid: (parent, CPU seconds)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = text[text.rindex(")") + 2:].split()
+            # ppid, utime, stime: fields 4, 14 and 15 of stat
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(child)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo.extend(children.get(current, ()))
+    return total
 
 
 @contextmanager
@@ -134,11 +158,11 @@ def bare_server(folder: Path) -> Iterator[ManagedProcess]:
 
 
 @contextmanager
-def mock_server(folder: Path, db: str) -> Iterator[tuple[ManagedProcess, str]]:
+def mock_server(folder: Path, db: str, workers: int = 1) -> Iterator[tuple[ManagedProcess, str]]:
     """The mock with `--fast` and an API key on ``db``; yields it and the id of an empty chatflow."""
     port = free_port()
     argv = [*MOCK_PROGRAM, "--host", LOOPBACK, "--port", str(port), "--db", db, "--api-key", API_KEY,
-            "--quiet", "--fast"]
+            "--quiet", "--fast", "--workers", str(workers)]
     with start_server("the mock", argv, port=port, log_path=folder / f"mock-{port}.log", env=mock_env()) as proc:
         body = {"name": "bench-throughput", "type": "CHATFLOW", "flowData": json.dumps({"nodes": [], "edges": []})}
         response = httpx.post(f"{proc.url}/api/v1/chatflows", json=body, timeout=10,
@@ -268,7 +292,7 @@ def print_table(rows: list[Row], generator: str, args: argparse.Namespace, instr
     print("ratio = req/s / bare req/s (same run); CPU = % of one core during the row, generator and server; "
           "srv us/req = the server's CPU time per answered request (holds when the machine is shared; an fsync's "
           f"wait is not in it); instr/req: {instructions_note}")
-    header = (f"{'endpoint':<34} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+    header = (f"{'endpoint':<38} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
               f"{'gen CPU':>7} {'srv CPU':>7} {'srv us/req':>10} {'instr/req':>10}")
     print(header)
     print("-" * len(header))
@@ -278,7 +302,7 @@ def print_table(rows: list[Row], generator: str, args: argparse.Namespace, instr
         p99 = f"{row.p99_ms:.2f}" if row.p99_ms is not None else "-"
         instr = f"{row.instructions / 1000:.0f}k" if row.instructions is not None else "-"
         cpu_us = f"{row.server_cpu / row.rps * 1e6:.0f}" if row.rps else "-"
-        print(f"{row.name:<34} {row.rps:>8.0f} {ratio:>6.2f} {p50:>7} {p99:>7} {row.errors:>6} "
+        print(f"{row.name:<38} {row.rps:>8.0f} {ratio:>6.2f} {p50:>7} {p99:>7} {row.errors:>6} "
               f"{row.generator_cpu:>7.0%} {row.server_cpu:>7.0%} {cpu_us:>10} {instr:>10}")
     print()
     for name, target in TARGETS.items():
@@ -286,6 +310,10 @@ def print_table(rows: list[Row], generator: str, args: argparse.Namespace, instr
         ratio = row.rps / bare if bare else float("nan")
         verdict = "meets it" if ratio >= target else "below it"
         print(f"{name}: {ratio:.2f}x bare (target >= {target}x): {verdict}")
+    for workers_row in (r for r in rows if " workers)" in r.name):
+        single = next(r for r in rows if r.name == SINGLE_PROCESS_ROW[workers_row.name.split(" (")[0]])
+        print(f"{workers_row.name}: {workers_row.rps / single.rps:.2f}x the one-process row ({single.name}), "
+              f"{workers_row.rps / bare:.2f}x bare")
     saturated = [r.name for r in rows if r.generator_cpu >= 0.9]
     if saturated:
         print(f"the generator used >= 90 % of a core on: {', '.join(saturated)}: those figures are partly its own")
@@ -303,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto",
                         help="auto: wrk if installed, else the Python generator; python forces the fallback")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="also measure the mock with this many worker processes (1: skip those rows)")
     parser.add_argument("--callgrind-requests", type=int, default=300, help="requests per in-process callgrind run")
     parser.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
     parser.add_argument("--install-tools", action="store_true", help="apt-get wrk and valgrind if missing (root)")
@@ -350,6 +380,16 @@ def main(argv: list[str] | None = None) -> int:
                               inprocess=("mock-prediction", "file"))
             rows.append(measure(wrk, mock, request, args))
             requests.append(request)
+        if args.workers > 1:
+            with mock_server(folder, str(folder / "flowise-mock-workers.db"), args.workers) as (mock, flow):
+                for request in (
+                    Request(f"mock GET /chatflows/{{id}} ({args.workers} workers)", f"/api/v1/chatflows/{flow}",
+                            key=API_KEY),
+                    Request(f"mock POST /prediction ({args.workers} workers)", f"/api/v1/prediction/{flow}", "POST",
+                            QUESTION),
+                ):
+                    rows.append(measure(wrk, mock, request, args))
+                    requests.append(request)
 
         valgrind = shutil.which("valgrind")
         if args.no_callgrind:
