@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from conformance.exchange import Exchange
+
+if TYPE_CHECKING:
+    from contract.deviations import Deviation
 
 __all__ = ["DeviationRef", "Outcome", "RunReport", "Status"]
 
@@ -34,6 +38,11 @@ class DeviationRef:
     id: str
     reference: str
     summary: str = ""
+
+    @classmethod
+    def of(cls, deviation: Deviation) -> DeviationRef:
+        """The reference a report gives for an entry of the catalogue."""
+        return cls(id=deviation.id, reference=deviation.reference, summary=deviation.summary)
 
 
 @dataclass(frozen=True, slots=True)

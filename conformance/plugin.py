@@ -21,7 +21,7 @@ import pytest
 from conformance.errors import ConformanceError
 from conformance.exitcodes import exit_code_for
 from conformance.ledger import new_run_id
-from conformance.outcomes import Outcome, Status
+from conformance.outcomes import DeviationRef, Outcome, Status
 from conformance.permissions import OutOfReach
 from conformance.profile import build_profile
 from conformance.session import ConformanceSession
@@ -250,7 +250,7 @@ class SessionHooks:
                 return Outcome(
                     status=Status.DEVIATION if deviation else Status.FAIL,
                     message=error.message,
-                    deviation=None if deviation is None else deviation.ref,
+                    deviation=None if deviation is None else DeviationRef.of(deviation),
                     exchange=error.exchange,
                     duration=report.duration,
                     **base,

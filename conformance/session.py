@@ -22,7 +22,7 @@ import httpx
 
 from conformance.client import TargetClient
 from conformance.deployment import Deployment, survey
-from conformance.deviations import Deviations, load_deviations
+from conformance.errors import ConfigError
 from conformance.families import FAMILIES
 from conformance.fixtures import provision
 from conformance.ledger import CleanupResult, Entry, Ledger
@@ -33,12 +33,21 @@ from conformance.profile import Capabilities, TargetProfile
 from conformance.reports import write_all
 from conformance.spec import SpecIndex, load_spec
 from conformance.version import VersionChoice, choose_profile
+from contract.deviations import CatalogueError, Deviations, load_deviations
 
 __all__ = ["ConformanceSession", "default_report_dir"]
 
 
 def default_report_dir(now: float | None = None) -> Path:
     return Path("reports") / "conformance" / time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+
+
+def _catalogue() -> Deviations:
+    """The deviation catalogue; one that does not read is a configuration error of the run."""
+    try:
+        return load_deviations()
+    except CatalogueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _iso(moment: float) -> str:
@@ -74,7 +83,7 @@ class ConformanceSession:
         return cls(
             profile=profile,
             spec=spec,
-            deviations=load_deviations(),
+            deviations=_catalogue(),
             client=TargetClient(profile),
             ledger=Ledger(profile.run_id, path=report_dir / "ledger.json"),
             report_dir=report_dir,

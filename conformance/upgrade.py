@@ -19,10 +19,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from conformance.deviations import Deviation, Deviations, load_deviations
 from conformance.errors import ConfigError
 from conformance.spec import SpecIndex
 from conformance.version import PROFILES, parse_version
+from contract.deviations import Deviation, Deviations, load_deviations
 
 __all__ = [
     "LINES",

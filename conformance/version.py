@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from conformance.deviations import Deviations
+from contract.deviations import Deviations
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "VersionChoice", "VersionProfile", "choose_profile", "parse_version"]
 

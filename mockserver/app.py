@@ -45,6 +45,7 @@ from mockserver.ratelimit import RateLimits, client_ip
 from mockserver.settings import MockSettings
 from mockserver.spec import Operation, Spec, describe, load_spec
 from mockserver.state import MockState
+from mockserver.store import records
 from mockserver.store.db import Database, json_object, new_id
 from mockserver.store.durability import DurableAnswers
 from mockserver.streaming import EventStreamResponse
@@ -344,7 +345,7 @@ class Pipeline:
         if not op.chatflow_key:
             return {}
         chatflow_id = call.path.get("id")
-        chatflow = self.state.db.get("chat_flow", chatflow_id) if chatflow_id else None
+        chatflow = records.get(self.state.db, "chat_flow", chatflow_id) if chatflow_id else None
         if chatflow is None:
             return {}
         call.chatflow = chatflow

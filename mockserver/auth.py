@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver import quirks
 from mockserver.errors import FlowiseError, GateUnauthorizedError
+from mockserver.store import apikeys, records
 from mockserver.store.db import Database, new_id, now_iso
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class KeyRing:
         if key not in self._cache:
             if len(self._cache) > 10_000:  # a flood of wrong keys must not grow the cache without bound
                 self._cache.clear()
-            row = self.db.one("SELECT id, keyName, permissions FROM apikey WHERE keyHash = ?", (_digest(key),))
+            row = apikeys.by_hash(self.db, _digest(key))
             self._cache[key] = None if row is None else Identity(
                 row["id"], row["keyName"], frozenset(json.loads(row["permissions"] or "[]")))
         return self._cache[key]
@@ -163,7 +164,7 @@ class KeyRing:
             "keyPreview": _preview(plain), "permissions": json.dumps(permissions), "workspaceId": self.workspace_id,
             "updatedDate": now_iso(),
         }
-        self.db.insert("apikey", row)
+        records.insert(self.db, "apikey", row)
         self.forget()
         return row, plain
 
@@ -171,8 +172,8 @@ class KeyRing:
         """Is ``key`` the very key with id ``key_id`` (a chatflow-bound key)?"""
         if not key:
             return False
-        row = self.db.one("SELECT keyHash FROM apikey WHERE id = ?", (key_id,))
-        return row is not None and hmac.compare_digest(row["keyHash"], _digest(key))
+        stored = apikeys.hash_of(self.db, key_id)
+        return stored is not None and hmac.compare_digest(stored, _digest(key))
 
     def ensure_admin(self, fixed_key: str | None) -> str | None:
         """Make sure an all-permission key exists; return its plain text when it was just created.
@@ -184,7 +185,7 @@ class KeyRing:
             if self.identify(fixed_key) is None:
                 self.create("admin", list(ALL_PERMISSIONS), key=fixed_key)
             return fixed_key
-        if self.db.scalar("SELECT COUNT(*) FROM apikey") == 0:
+        if records.count(self.db, "apikey") == 0:
             return self.create("admin", list(ALL_PERMISSIONS))[1]
         return None
 

@@ -23,12 +23,13 @@ from mockserver.auth import ALL_PERMISSIONS, key_from_header
 from mockserver.errors import FlowiseError, ForbiddenError, GateUnauthorizedError
 from mockserver.jsonbody import MalformedJSONError, parse_json
 from mockserver.state import MockState
+from mockserver.store import records
 from mockserver.store.db import UnknownColumnError, new_id, now_iso, to_json_text
 
 __all__ = ["FIXTURE_TABLES", "control_routes", "load_fixtures", "read_fixtures"]
 
 #: fixture key -> (table, JSON-string columns, has workspaceId, has updatedDate)
-FIXTURE_TABLES: dict[str, tuple[str, tuple[str, ...], bool, bool]] = {
+FIXTURE_TABLES: dict[str, tuple[records.Table, tuple[str, ...], bool, bool]] = {
     "chatflows": ("chat_flow", ("flowData", "chatbotConfig", "apiConfig", "analytic", "speechToText",
                                 "textToSpeech", "followUpPrompts", "mcpServerConfig"), True, True),
     "tools": ("tool", ("schema",), True, True),
@@ -88,11 +89,9 @@ def load_fixtures(state: MockState, data: dict[str, Any]) -> dict[str, int]:
                     if isinstance(value, bool):
                         row[col] = int(value)
                 try:
-                    state.db.check_columns(table, row)
+                    records.insert(state.db, table, row)
                 except UnknownColumnError as exc:
                     raise ValueError(f"fixtures: {family}: {exc}") from None
-                try:
-                    state.db.insert(table, row)
                 except Exception as exc:
                     raise ValueError(f"fixtures: cannot insert into {family}: {exc}") from exc
             counts[family] = len(rows)
@@ -114,11 +113,7 @@ def control_routes(state: MockState) -> list[BaseRoute]:
             guard(request)
         except FlowiseError as error:
             return error.response()
-        keys = state.db.query("SELECT * FROM apikey")
-        state.db.wipe()
-        with state.db.transaction():
-            for row in keys:
-                state.db.insert("apikey", row)
+        records.wipe_keeping(state.db, "apikey")
         state.ratelimits.reset()
         return JSONResponse({"status": "reset"})
 
@@ -144,9 +139,10 @@ def control_routes(state: MockState) -> list[BaseRoute]:
             guard(request)
         except FlowiseError as error:
             return error.response()
-        tables = [t for t, *_ in FIXTURE_TABLES.values()] + ["apikey", "credential", "document_store_file_chunk",
-                                                            "upsert_history", "vector", "execution"]
-        return JSONResponse({t: state.db.scalar(f'SELECT COUNT(*) FROM "{t}"') for t in tables})
+        others: list[records.Table] = ["apikey", "credential", "document_store_file_chunk", "upsert_history", "vector",
+                                       "execution"]
+        tables = [t for t, *_ in FIXTURE_TABLES.values()] + others
+        return JSONResponse({t: records.count(state.db, t) for t in tables})
 
     return [
         Route("/__mock/reset", reset, methods=["POST"]),

@@ -121,6 +121,11 @@ def test_the_wheel_alone_serves_the_mock_and_the_tools_name_their_extra(tmp_path
         capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert absent.stdout.strip() == "[]", absent.stdout + absent.stderr  # the base install is the mock's alone
 
+    catalogue = subprocess.run(  # the deviation catalogue ships with the core, readable without the suite
+        [str(bin_dir / "python"), "-c", "from contract.deviations import load_deviations; print(len(load_deviations()))"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert catalogue.returncode == 0 and int(catalogue.stdout) > 10, catalogue.stdout + catalogue.stderr
+
     for script in ("flowise-mock", "flowise-conformance", "flowise-load"):
         helped = subprocess.run([str(bin_dir / script), "--help"], capture_output=True, text=True, timeout=60,
                                 cwd=tmp_path)

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from conformance.deviations import Deviations, load_deviations
 from conformance.exchange import Exchange
 from conformance.reference.differ import Verdict, verdict
 from conformance.reference.exchanges import ExchangeResult, Step
 from conformance.reference.normalise import Normalised, normalise
+from contract.deviations import Deviations, load_deviations
 
 __all__ = [
     "Column",

@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from conformance.deviations import Deviations
 from conformance.exchange import Exchange
+from contract.deviations import Deviations
 
 __all__ = ["Rule", "Triaged", "is_echo", "load_rules", "render_triage", "triage", "write_triage"]
 

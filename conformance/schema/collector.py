@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.deviations import Deviations
 from conformance.exchange import Exchange
 from conformance.outcomes import DeviationRef, Outcome, Status
 from conformance.spec import SpecIndex
+from contract.deviations import Deviations
 
 __all__ = ["EventCollector", "OperationVerdict"]
 
@@ -169,7 +169,7 @@ class EventCollector:
             _Finding(
                 message=message,
                 exchange=exchange,
-                deviation=None if deviation is None else deviation.ref,
+                deviation=None if deviation is None else DeviationRef.of(deviation),
                 phase=phase,
                 proxy=proxy,
             )

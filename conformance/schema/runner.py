@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.deviations import Deviations
 from conformance.exchange import Exchange
 from conformance.families import FAMILIES
 from conformance.ledger import Ledger
@@ -39,6 +38,7 @@ from conformance.schema.guard import EXECUTION_ITEM, WriteGuard, is_negative
 from conformance.schema.resend import CutAnswers, resending_sessions
 from conformance.spec import SpecIndex
 from conformance.version import VersionProfile
+from contract.deviations import Deviations
 
 __all__ = ["SchemaRun", "run_schema_layer", "without_multipart"]
 

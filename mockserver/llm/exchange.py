@@ -4,7 +4,8 @@ Flowise writes the user message and then the API message once the flow has retur
 a request rejected as malformed leaves nothing behind), with the same ``chatId``, ``sessionId``,
 ``memoryType`` and ``chatType`` on both. JSON columns are stored as ``JSON.stringify`` text;
 ``followUpPrompts`` is the JSON text of the prompt list. An agentflow run also leaves an ``execution``
-row whose ``executionData`` is the executed-data array, referenced by both messages' ``executionId``.
+row whose ``executionData`` is the executed-data array, referenced by both messages' ``executionId``
+(``store/executions.save_execution``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from mockserver.store.chatmessages import add_messages, dump_json
 from mockserver.store.db import Database, new_id, now_iso
 
-__all__ = ["Exchange", "save_execution"]
+__all__ = ["Exchange"]
 
 
 @dataclass
@@ -55,26 +56,3 @@ class Exchange:
         )
         self.saved = True
         return self.answer_id
-
-
-def save_execution(db: Database, *, execution_id: str, agentflow_id: str, session_id: str, workspace_id: str,
-                   executed_data: list[dict[str, Any]], state: str) -> None:
-    """Insert (or finish) an agentflow execution row."""
-    stamp = now_iso()
-    data = dump_json(executed_data) or "[]"
-    if db.get("execution", execution_id) is None:
-        db.insert("execution", {
-            "id": execution_id, "executionData": data, "state": state, "agentflowId": agentflow_id,
-            "sessionId": session_id, "action": None, "isPublic": None, "workspaceId": workspace_id,
-            "createdDate": stamp, "updatedDate": stamp, "stoppedDate": _stopped(state, stamp),
-        })
-    else:  # a resumed run keeps the date it stopped at; a new stop stamps its own
-        changes = {"executionData": data, "state": state, "updatedDate": stamp}
-        if _stopped(state, stamp):
-            changes["stoppedDate"] = stamp
-        db.update("execution", execution_id, changes)
-
-
-def _stopped(state: str, stamp: str) -> str | None:
-    """Flowise stamps ``stoppedDate`` only on a stopped or terminated run; a finished one keeps null."""
-    return stamp if state in ("STOPPED", "TERMINATED") else None

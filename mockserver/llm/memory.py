@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.store.chatmessages import session_messages
 from mockserver.store.db import Database
 
 __all__ = ["Fact", "Turn", "history_from_request", "load_history", "recall"]
@@ -67,11 +68,7 @@ def history_from_request(items: Iterable[dict[str, Any]]) -> list[Turn]:
 
 def load_history(db: Database, *, chatflow_id: str, session_id: str) -> list[Turn]:
     """The stored turns of one session of one chatflow, oldest first."""
-    rows = db.query(
-        'SELECT role, content FROM "chat_message" WHERE chatflowid = ? AND sessionId = ? '
-        "ORDER BY seq, createdDate",
-        (chatflow_id, session_id),
-    )
+    rows = session_messages(db, chatflow_id=chatflow_id, session_id=session_id)
     return [Turn(_ROLE_BY_TYPE.get(r["role"], "user"), r["content"] or "") for r in rows]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mockserver.llm.flow import Node
+from mockserver.store import records
 from mockserver.store.db import Database
 
 __all__ = ["calculate", "run_tools", "tool_name"]
@@ -63,7 +64,7 @@ def tool_name(node: Node, db: Database | None = None) -> str:
     """The name an agent would report: a custom tool's stored name, else the node's ``name`` input or type."""
     selected = node.inputs.get("selectedTool")
     if db is not None and isinstance(selected, str) and selected:
-        row = db.get("tool", selected)
+        row = records.get(db, "tool", selected)
         if row is not None:
             return str(row["name"])
     named = node.inputs.get("name") or node.inputs.get("toolName")

@@ -10,13 +10,14 @@ given) and the not-found/delete answers, whose real-server deviation is read fro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from mockserver import quirks
 from mockserver.errors import FlowiseError
-from mockserver.store.db import new_id, now_iso, page_window, to_json_text
+from mockserver.store import records
+from mockserver.store.db import new_id, now_iso, to_json_text
 
 if TYPE_CHECKING:
     from mockserver.operations import Call
@@ -32,6 +33,7 @@ __all__ = [
     "load_entity",
     "missing",
     "new_id",
+    "paged",
     "saved_order",
     "store_value",
     "update_entity",
@@ -97,44 +99,45 @@ def delete_answer(call: Call, affected: int, message: str, *, where: str) -> dic
     return quirks.deleted(call, affected, message, where=where)
 
 
-def listing(call: Call, table: str, shape: Shape, *, where: str = "", params: Sequence[Any] = (),
-            order: str = "updatedDate DESC, rowid DESC") -> list[dict[str, Any]] | dict[str, Any]:
-    """The workspace's rows of ``table``: a plain array, or ``{data, total}`` when ``page`` and ``limit``
-    are both given (Flowise paginates only then)."""
-    condition = "workspaceId = ?" + (f" AND ({where})" if where else "")
-    args = [call.workspace_id, *params]
-    sql = f'SELECT * FROM "{table}" WHERE {condition} ORDER BY {order}'
-    page, limit = call.query.get("page"), call.query.get("limit")
-    if page and limit:
-        total = call.db.scalar(f'SELECT COUNT(*) FROM "{table}" WHERE {condition}', args)
-        rows = call.db.query(f"{sql} LIMIT ? OFFSET ?", [*args, *page_window(page, limit)])
+def listing(call: Call, table: records.Table, shape: Shape, *, equal: Mapping[str, Any] | None = None,
+            order: records.Order = "updated-desc") -> list[dict[str, Any]] | dict[str, Any]:
+    """The workspace's rows of ``table`` (those whose columns hold the values of ``equal``): a plain array,
+    or ``{data, total}`` when ``page`` and ``limit`` are both given (Flowise paginates only then)."""
+    rows, total = records.list_in_workspace(call.db, table, call.workspace_id, equal=equal, order=order,
+                                            page=call.query.get("page"), limit=call.query.get("limit"))
+    return paged(rows, total, shape)
+
+
+def paged(rows: list[dict[str, Any]], total: int | None, shape: Shape) -> list[dict[str, Any]] | dict[str, Any]:
+    """Shaped ``rows``: ``{data, total}`` for a page (a ``total`` is given), else a plain array."""
+    if total is not None:
         return {"data": [shape(row) for row in rows], "total": total}
-    return [shape(row) for row in call.db.query(sql, args)]
+    return [shape(row) for row in rows]
 
 
 #: What the server fills in on every insert, in the order TypeORM's ``save()`` answers them.
 GENERATED = ("workspaceId", "id", "createdDate", "updatedDate")
 
 
-def load_entity(call: Call, table: str, message: str, *, where: str) -> dict[str, Any]:
+def load_entity(call: Call, table: records.Table, message: str, *, where: str) -> dict[str, Any]:
     """The row of the path's ``id`` in the caller's workspace, or the family's not-found error."""
-    row = call.db.get(table, call.path["id"])
+    row = records.get(call.db, table, call.path["id"])
     if row is None or row["workspaceId"] != call.workspace_id:
         raise missing(call, message.format(id=call.path["id"]), where=where)
     return row
 
 
-def insert_entity(call: Call, table: str, fields: dict[str, Any], sent: Iterable[str]) -> dict[str, Any]:
+def insert_entity(call: Call, table: records.Table, fields: dict[str, Any], sent: Iterable[str]) -> dict[str, Any]:
     """Insert ``fields`` plus the generated columns; answer the stored row in ``save()`` order."""
     stamp = now_iso()
     row = {**fields, "workspaceId": call.workspace_id, "id": new_id(), "createdDate": stamp, "updatedDate": stamp}
-    call.db.insert(table, row)
-    stored = call.db.get(table, row["id"])
+    records.insert(call.db, table, row)
+    stored = records.get(call.db, table, row["id"])
     assert stored is not None  # written just above
     return saved_order([key for key in sent if key in fields], stored, GENERATED)
 
 
-def update_entity(call: Call, table: str, row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def update_entity(call: Call, table: records.Table, row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Apply ``changes`` with a fresh ``updatedDate``; answer the stored row."""
-    call.db.update(table, row["id"], {**changes, "updatedDate": bump_date(row["updatedDate"])})
-    return cast("dict[str, Any]", call.db.get(table, row["id"]))
+    records.update(call.db, table, row["id"], {**changes, "updatedDate": bump_date(row["updatedDate"])})
+    return cast("dict[str, Any]", records.get(call.db, table, row["id"]))

@@ -23,6 +23,7 @@ from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.quirks import active
 from mockserver.resources._shape import delete_answer, load_entity, update_entity
+from mockserver.store import chatflows, records
 from mockserver.store.db import page_window
 
 _PERMISSIONS_MESSAGE = "Error: apikeyController.{fn} - permissions must be an array of strings!"
@@ -34,8 +35,7 @@ def _ring(call: Call) -> KeyRing:
 
 
 def _bound_chatflows(call: Call, key_id: str) -> list[dict[str, Any]]:
-    rows = call.db.query("SELECT name, category, updatedDate FROM chat_flow WHERE apikeyid = ? ORDER BY rowid",
-                         (key_id,))
+    rows = chatflows.bound_to_key(call.db, key_id)
     return [{"flowName": r["name"], "category": r["category"], "updatedDate": r["updatedDate"]} for r in rows]
 
 
@@ -75,8 +75,7 @@ def _day(stamp: Any) -> str:
 
 def _visible_rows(call: Call) -> list[dict[str, Any]]:
     """The workspace's keys, newest first, that the caller may see: those whose permissions it all holds."""
-    rows = call.db.query("SELECT * FROM apikey WHERE workspaceId = ? ORDER BY updatedDate DESC, rowid DESC",
-                         (call.workspace_id,))
+    rows, _ = records.list_in_workspace(call.db, "apikey", call.workspace_id)
     identity = call.identity
     if identity is None or identity.unrestricted:
         return rows
@@ -141,7 +140,7 @@ async def update_api_key(call: Call) -> list[dict[str, Any]]:
     body = call.body or {}
     name = _key_name(call, body, "updateApiKey")
     permissions = _permissions(call, body, "updateApiKey")
-    if active(call, "api-keys-json-store") and not call.db.query("SELECT id FROM apikey WHERE id = ?", (call.path["id"],)):
+    if active(call, "api-keys-json-store") and records.get(call.db, "apikey", call.path["id"]) is None:
         return []  # 2.2's updateAPIKey: an unknown id answers an empty list
     row = load_entity(call, "apikey", "ApiKey {id} not found", where="apikeyService.updateApiKey")
     update_entity(call, "apikey", row, {"keyName": name, "permissions": json.dumps(permissions)})
@@ -152,7 +151,7 @@ async def update_api_key(call: Call) -> list[dict[str, Any]]:
 @operation("deleteApiKey")
 async def delete_api_key(call: Call) -> dict[str, Any] | list[dict[str, Any]]:
     key_id = call.path["id"]
-    affected = call.db.execute("DELETE FROM apikey WHERE id = ? AND workspaceId = ?", (key_id, call.workspace_id))
+    affected = records.delete(call.db, "apikey", key_id, workspace_id=call.workspace_id)
     _ring(call).forget()
     if active(call, "api-keys-json-store"):  # 2.2 answers the keys left, found or not
         return _all_keys(call)

@@ -16,6 +16,7 @@ from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.quirks import active
 from mockserver.resources._shape import delete_answer, insert_entity, listing, load_entity, update_entity
+from mockserver.store import records
 
 WRITABLE = ("details", "credential", "iconSrc", "type")
 NOT_FOUND = "Assistant {id} not found"
@@ -47,10 +48,8 @@ def _fields(body: dict[str, Any], call: Call | None = None, *, where: str = "") 
 @operation("listAssistants")
 async def list_assistants(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     assistant_type = call.query.get("type")
-    order = "createdDate ASC, rowid ASC"
-    if assistant_type:
-        return listing(call, "assistant", dict, where="type = ?", params=[assistant_type], order=order)
-    return listing(call, "assistant", dict, order=order)
+    equal = {"type": assistant_type} if assistant_type else None
+    return listing(call, "assistant", dict, equal=equal, order="created-asc")
 
 
 @operation("createAssistant")
@@ -80,7 +79,6 @@ async def update_assistant(call: Call) -> dict[str, Any]:
 @operation("deleteAssistant")
 async def delete_assistant(call: Call) -> dict[str, Any]:
     assistant_id = call.path["id"]
-    affected = call.db.execute("DELETE FROM assistant WHERE id = ? AND workspaceId = ?",
-                               (assistant_id, call.workspace_id))
+    affected = records.delete(call.db, "assistant", assistant_id, workspace_id=call.workspace_id)
     return delete_answer(call, affected, NOT_FOUND.format(id=assistant_id),
                          where="assistantsService.deleteAssistant")

@@ -19,6 +19,7 @@ from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.quirks import active
 from mockserver.resources._shape import missing
+from mockserver.store import records
 from mockserver.store.db import json_value
 
 __all__ = ["create_attachment", "decode_text", "safe_filename", "store_file"]
@@ -97,7 +98,7 @@ async def create_attachment(call: Call) -> list[dict[str, Any]]:
     if active(call, "client-error-500") and not _STRICT_UUID.match(str(chatflow_id)):
         # Flowise's own check is the `uuid` package's: version 1-5 and the RFC variant (the nil id fails)
         raise FlowiseError(500, f"Error: {where} - Invalid chatflowId format - must be a valid UUID")
-    chatflow = call.db.get("chat_flow", chatflow_id)
+    chatflow = records.get(call.db, "chat_flow", chatflow_id)
     if chatflow is None:
         raise missing(call, f"Chatflow {chatflow_id} not found", where=where)
     if active(call, "client-error-500") and not _full_file_upload(chatflow):

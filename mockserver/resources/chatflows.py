@@ -22,10 +22,11 @@ from mockserver.resources._shape import (
     listing,
     load_entity,
     missing,
+    paged,
     store_value,
     update_entity,
 )
-from mockserver.store import vectors
+from mockserver.store import chatflows, records
 from mockserver.store.db import json_object
 
 #: The fields a client may set; id, dates, workspaceId and the webhook secret are the server's.
@@ -34,9 +35,6 @@ WRITABLE = ("name", "flowData", "deployed", "isPublic", "apikeyid", "chatbotConf
 JSON_TEXT = ("flowData", "chatbotConfig", "apiConfig", "analytic", "speechToText", "textToSpeech",
              "followUpPrompts", "mcpServerConfig")
 TYPES = ("CHATFLOW", "AGENTFLOW", "MULTIAGENT", "ASSISTANT")
-#: Rows that belong to a chatflow and go with it (table, chatflow column).
-DEPENDENTS = (("chat_message", "chatflowid"), ("chat_message_feedback", "chatflowid"), ("lead", "chatflowid"),
-              ("upsert_history", "chatflowid"))
 NOT_FOUND = "Chatflow {id} not found in the database!"
 
 
@@ -52,7 +50,7 @@ def _load(call: Call, where: str) -> dict[str, Any]:
 
 def _load_public(call: Call, where: str) -> dict[str, Any]:
     """The chatflow of a public route: no workspace to check, and Flowise's shorter message."""
-    row = call.db.get("chat_flow", call.path["id"])
+    row = records.get(call.db, "chat_flow", call.path["id"])
     if row is None:
         raise missing(call, f"Chatflow {call.path['id']} not found", where=where)
     return row
@@ -61,9 +59,7 @@ def _load_public(call: Call, where: str) -> dict[str, Any]:
 @operation("listChatflows")
 async def list_chatflows(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
     chatflow_type = call.query.get("type")
-    if chatflow_type:
-        return listing(call, "chat_flow", chatflow_json, where="type = ?", params=[chatflow_type])
-    return listing(call, "chat_flow", chatflow_json)
+    return listing(call, "chat_flow", chatflow_json, equal={"type": chatflow_type} if chatflow_type else None)
 
 
 @operation("createChatflow")
@@ -107,13 +103,7 @@ def _saved_json(row: dict[str, Any]) -> dict[str, Any]:
 @operation("deleteChatflow")
 async def delete_chatflow(call: Call) -> dict[str, Any]:
     chatflow_id = call.path["id"]
-    with call.db.transaction():
-        affected = call.db.execute('DELETE FROM chat_flow WHERE id = ? AND workspaceId = ?',
-                                   (chatflow_id, call.workspace_id))
-        if affected:
-            for table, column in DEPENDENTS:
-                call.db.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', (chatflow_id,))
-            vectors.delete_namespace(call.db, chatflow_id)
+    affected = chatflows.delete_chatflow(call.db, chatflow_id, call.workspace_id)
     return delete_answer(call, affected, NOT_FOUND.format(id=chatflow_id),
                          where="chatflowsService.deleteChatflow")
 
@@ -125,11 +115,10 @@ async def get_chatflow_by_api_key(call: Call) -> list[dict[str, Any]] | dict[str
     identity = call.state.keys.identify(call.path["apikey"])
     if identity is None:
         raise TextError(401, "Unauthorized")
-    condition = "apikeyid = ?"
-    if not call.query.get("keyonly"):
-        condition += " OR apikeyid IS NULL OR apikeyid = ''"
-    return listing(call, "chat_flow", chatflow_json, where=condition, params=[identity.key_id],
-                   order="name ASC, rowid ASC")
+    rows, total = chatflows.for_key(call.db, call.workspace_id, identity.key_id,
+                                    key_only=bool(call.query.get("keyonly")),
+                                    page=call.query.get("page"), limit=call.query.get("limit"))
+    return paged(rows, total, chatflow_json)
 
 
 def _instant(text: str) -> datetime:

@@ -20,6 +20,7 @@ from typing import Any
 from mockserver import quirks
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
+from mockserver.store import records
 from mockserver.store.chatmessages import MessageFilter, delete_messages, list_messages
 from mockserver.streaming import abort_streams
 
@@ -84,7 +85,7 @@ def _filter(call: Call) -> MessageFilter:
 
 def _chatflow_id(call: Call, where: str) -> str:
     chatflow_id = str(call.path.get("id") or "")
-    if call.db.get("chat_flow", chatflow_id) is None:
+    if records.get(call.db, "chat_flow", chatflow_id) is None:
         if where.endswith("getAllChatMessages") and quirks.active(call, "missing-id-500"):
             raise FlowiseError(500, f"Error: {where} - Unauthorized access")  # its workspace check finds nothing
         raise quirks.not_found(call, f"Chatflow {chatflow_id} not found", where=where)

@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 
 from mockserver.operations import Call, operation
 from mockserver.resources._shape import delete_answer, load_entity, new_id, update_entity
+from mockserver.store import records
 from mockserver.store.db import Database, now_iso
 
 #: Flowise's REDACTED_CREDENTIAL_VALUE.
@@ -53,12 +54,10 @@ def _load(call: Call, where: str) -> dict[str, Any]:
 
 @operation("getAllCredentials")
 async def get_all_credentials(call: Call) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM credential WHERE workspaceId = ?"
-    args: list[Any] = [call.workspace_id]
-    if call.query.get("credentialName"):
-        sql += " AND credentialName = ?"
-        args.append(call.query["credentialName"])
-    return [_public(row) for row in call.db.query(sql + " ORDER BY createdDate, rowid", args)]
+    name = call.query.get("credentialName")
+    rows, _ = records.list_in_workspace(call.db, "credential", call.workspace_id,
+                                        equal={"credentialName": name} if name else None, order="created-asc")
+    return [_public(row) for row in rows]
 
 
 @operation("createCredential")
@@ -69,7 +68,7 @@ async def create_credential(call: Call) -> dict[str, Any]:
     row = {"name": body["name"], "credentialName": body["credentialName"],
            "encryptedData": encrypt(call.db, body.get("plainDataObj") or {}), "workspaceId": call.workspace_id,
            "id": new_id(), "createdDate": stamp, "updatedDate": stamp}
-    call.db.insert("credential", row)
+    records.insert(call.db, "credential", row)
     return row
 
 
@@ -96,7 +95,6 @@ async def update_credential(call: Call) -> dict[str, Any]:
 @operation("deleteCredentials")
 async def delete_credentials(call: Call) -> dict[str, Any]:
     credential_id = call.path["id"]
-    affected = call.db.execute("DELETE FROM credential WHERE id = ? AND workspaceId = ?",
-                               (credential_id, call.workspace_id))
+    affected = records.delete(call.db, "credential", credential_id, workspace_id=call.workspace_id)
     return delete_answer(call, affected, f"Credential {credential_id} not found",
                          where="credentialsService.deleteCredentials")

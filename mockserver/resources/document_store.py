@@ -22,8 +22,8 @@ from mockserver.operations import Call, operation
 from mockserver.resources import _document_loading as loading
 from mockserver.resources._shape import missing
 from mockserver.store import document_store as stores
-from mockserver.store import vectors
-from mockserver.store.db import json_value, new_id, now_iso
+from mockserver.store import records, vectors
+from mockserver.store.db import json_value, new_id
 
 __all__: list[str] = []
 
@@ -51,7 +51,7 @@ def _where_used(call: Call, store: dict[str, Any]) -> list[dict[str, str]]:
     ids = ids if isinstance(ids, list) else []
     found = []
     for chatflow_id in ids if isinstance(ids, list) else []:
-        row = call.db.one("SELECT id, name FROM chat_flow WHERE id = ?", (str(chatflow_id),))
+        row = records.get(call.db, "chat_flow", str(chatflow_id))
         if row is not None:
             found.append({"id": row["id"], "name": row["name"]})
     return found
@@ -168,7 +168,7 @@ async def delete_loader_from_document_store(call: Call) -> dict[str, Any]:
     for file in found.get("files") or []:
         loading.remove_stored_file(_files_dir(call, store["id"]), file.get("name"))
     with call.db.transaction():
-        call.db.execute('DELETE FROM "document_store_file_chunk" WHERE docId = ?', (found["id"],))
+        stores.delete_chunks(call.db, found["id"])
         store = stores.save_loaders(call.db, store, [e for e in loaders if e is not found])
     return stores.to_dto(store)
 
@@ -213,7 +213,7 @@ async def edit_document_store_file_chunk(call: Call) -> dict[str, Any]:
         changes["metadata"] = json.dumps(call.body["metadata"], separators=(",", ":"), ensure_ascii=False)
     entry["totalChars"] = int(entry.get("totalChars") or 0) - len(chunk["pageContent"]) + len(content)
     with call.db.transaction():
-        call.db.update("document_store_file_chunk", chunk["id"], changes)
+        stores.update_chunk(call.db, chunk["id"], changes)
         store = stores.save_loaders(call.db, store, loaders)
     return _page(call, store, entry["id"], 1, where=where)
 
@@ -225,7 +225,7 @@ async def delete_document_store_file_chunk(call: Call) -> dict[str, Any]:
     entry["totalChunks"] = max(int(entry.get("totalChunks") or 0) - 1, 0)
     entry["totalChars"] = max(int(entry.get("totalChars") or 0) - len(chunk["pageContent"]), 0)
     with call.db.transaction():
-        call.db.delete("document_store_file_chunk", chunk["id"])
+        stores.delete_chunk(call.db, chunk["id"])
         store = stores.save_loaders(call.db, store, loaders)
     return _page(call, store, entry["id"], 1, where=where)
 
@@ -246,7 +246,7 @@ def _upsert(call: Call, store: dict[str, Any], item: dict[str, Any], *, refresh:
     store, _ = _process(call, store, entry_id, data)
     configs = request.vector_configs()
     if configs:
-        call.db.update("document_store", store["id"], configs)
+        stores.set_configs(call.db, store["id"], configs)
     rows = stores.chunks_of(call.db, store["id"], entry_id)
     documents = [{"pageContent": r["pageContent"], "metadata": {**json.loads(r["metadata"]), "docId": entry_id}}
                  for r in rows]
@@ -256,7 +256,7 @@ def _upsert(call: Call, store: dict[str, Any], item: dict[str, Any], *, refresh:
         result = {"numAdded": added.num_added, "numDeleted": deleted, "numUpdated": 0, "numSkipped": added.skipped,
                   "totalKeys": vectors.count(call.db, store["id"]), "addedDocs": added.added}
         stores.record_upsert(call.db, store["id"], result, loading.upsert_flow_data(store, configs))
-        call.db.update("document_store", store["id"], {"status": "UPSERTED", "updatedDate": now_iso()})
+        stores.mark_upserted(call.db, store["id"])
     call.state.metrics.count("vector_upserted")
     return {**result, "docId": entry_id}
 

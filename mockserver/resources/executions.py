@@ -25,7 +25,8 @@ from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.quirks import active
 from mockserver.resources._shape import as_bool, bump_date, chatflow_json, missing
-from mockserver.store.db import json_value, page_window, to_json_text
+from mockserver.store import executions, records
+from mockserver.store.db import json_value, to_json_text
 
 __all__: list[str] = []
 
@@ -72,7 +73,7 @@ def _number(call: Call, name: str, default: int) -> int:
 
 def _load(call: Call, where: str) -> dict[str, Any]:
     execution_id = call.path["id"]
-    row = call.db.get("execution", execution_id)
+    row = records.get(call.db, "execution", execution_id)
     if row is None or row["workspaceId"] != call.workspace_id:
         raise missing(call, f"Execution {execution_id} not found", where=where)
     return row
@@ -90,35 +91,23 @@ def _without_credential_ids(value: Any) -> Any:
 @operation("getAllExecutions")
 async def get_all_executions(call: Call) -> dict[str, Any]:
     query = call.query
-    conditions: list[str] = ['e."workspaceId" = ?']
-    params: list[Any] = [call.workspace_id]
-    for name in ("id", "agentflowId", "sessionId"):
-        if query.get(name):
-            conditions.append(f'e."{name}" = ?')
-            params.append(str(query[name]))
-    if query.get("agentflowName"):
-        conditions.append("LOWER(c.name) LIKE LOWER(?)")
-        params.append(f"%{query['agentflowName']}%")
-    if query.get("state") in STATES:
-        conditions.append("e.state = ?")
-        params.append(query["state"])
-    for name, op in (("startDate", ">="), ("endDate", "<=")):
-        stamp = _stamp(query[name]) if query.get(name) else None
-        if stamp is not None:
-            conditions.append(f'e."createdDate" {op} ?')
-            params.append(stamp)
+
+    def text(name: str) -> str | None:
+        return str(query[name]) if query.get(name) else None
+
+    def stamp(name: str) -> str | None:
+        return _stamp(query[name]) if query.get(name) else None
+
+    flt = executions.ExecutionFilter(
+        id=text("id"), agentflow_id=text("agentflowId"), session_id=text("sessionId"),
+        agentflow_name=text("agentflowName"), state=query["state"] if query.get("state") in STATES else None,
+        start_date=stamp("startDate"), end_date=stamp("endDate"),
+    )
     page, limit = _number(call, "page", 1), _number(call, "limit", 12)
-    where = " AND ".join(conditions)
-    joined = 'FROM "execution" e LEFT JOIN chat_flow c ON c.id = e."agentflowId"'
-    total = call.db.scalar(f"SELECT COUNT(*) {joined} WHERE {where}", params)
-    sql = f'SELECT e.* {joined} WHERE {where} ORDER BY e."updatedDate" DESC, e.rowid DESC'
-    if limit > 0:  # TypeORM takes no limit for 0 or less, and skips nothing for a negative offset
-        sql += " LIMIT ? OFFSET ?"
-        window, offset = page_window(page, limit)  # clamped: a far page is just empty
-        params = [*params, window, max(0, offset)]
+    rows, total = executions.list_executions(call.db, call.workspace_id, flt, page=page, limit=limit)
     data = []
-    for row in call.db.query(sql, params):
-        agentflow = call.db.get("chat_flow", row["agentflowId"])
+    for row in rows:
+        agentflow = records.get(call.db, "chat_flow", row["agentflowId"])
         data.append({**_shape(row), "agentflow": chatflow_json(agentflow) if agentflow is not None else None})
     return {"data": data, "total": total}
 
@@ -136,19 +125,13 @@ async def update_execution(call: Call) -> dict[str, Any]:
     stored = {key: int(value) if isinstance(value, bool) else to_json_text(value) if isinstance(value, dict | list)
               else value for key, value in sent.items()}
     stamp = bump_date(row["updatedDate"])
-    call.db.update("execution", row["id"], {**stored, "updatedDate": stamp})
+    records.update(call.db, "execution", row["id"], {**stored, "updatedDate": stamp})
     # TypeORM's save() answers the merged entity: the values as sent, not as the column stored them.
     return {**_shape({**row, **stored}), **sent, "updatedDate": stamp}
 
 
 def _delete(call: Call, ids: list[str]) -> int:
-    deleted = 0
-    with call.db.transaction() as db:
-        for execution_id in ids:
-            deleted += db.execute('DELETE FROM "execution" WHERE id = ? AND "workspaceId" = ?',
-                                  (execution_id, call.workspace_id))
-            db.execute('UPDATE chat_message SET "executionId" = NULL WHERE "executionId" = ?', (execution_id,))
-    return deleted
+    return executions.delete_executions(call.db, ids, call.workspace_id)
 
 
 @operation("deleteExecution")
@@ -175,7 +158,7 @@ async def delete_executions(call: Call) -> Any:
 @operation("getPublicExecutionById")
 async def get_public_execution_by_id(call: Call) -> dict[str, Any]:
     execution_id = call.path["id"]
-    row = call.db.one('SELECT * FROM "execution" WHERE id = ? AND "isPublic" = 1', (execution_id,))
+    row = executions.public_execution(call.db, execution_id)
     if row is None:
         raise missing(call, f"Execution {execution_id} not found", where="executionsService.getPublicExecutionById")
     executed = json_value(row["executionData"], [])

@@ -18,12 +18,11 @@ from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.quirks import active
 from mockserver.resources._shape import missing
+from mockserver.store import feedback, records
+from mockserver.store.chatmessages import message_chat
 from mockserver.store.db import new_id, now_iso
 
 __all__: list[str] = []
-
-_COLUMNS = ("chatflowid", "chatId", "messageId", "rating", "content", "id", "createdDate")
-
 
 def _stamp(value: str) -> str:
     """A query date-time in the stored form (UTC, milliseconds, ``Z``), so text comparison orders correctly."""
@@ -37,7 +36,7 @@ def _create(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     message_id = body.get("messageId")
     if not message_id:
         raise FlowiseError(400, "Message ID is required")
-    message = call.db.one("SELECT id, chatflowid, chatId FROM chat_message WHERE id = ?", (message_id,))
+    message = message_chat(call.db, message_id)
     if message is None:
         raise FlowiseError(404, f"Message with ID {message_id} not found")
     if body.get("chatId") and body["chatId"] != message["chatId"]:
@@ -46,12 +45,11 @@ def _create(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("chatflowid") and body["chatflowid"] != message["chatflowid"]:
         raise FlowiseError(400, f"Inconsistent chatflow ID: message with ID {message_id} does not belong to "
                                 f"chatflow with ID {body['chatflowid']}")
-    existing = call.db.one("SELECT id FROM chat_message_feedback WHERE messageId = ?", (message_id,))
+    existing = feedback.feedback_of_message(call.db, message_id)
     if existing is not None and active(call, "duplicate-feedback-accepted"):
         # Flowise on SQLite saves a second row; the mock keeps one per message (its list joins on it), updated.
         changes = {"rating": body.get("rating"), "content": body.get("content")}
-        call.db.execute("UPDATE chat_message_feedback SET rating = ?, content = ? WHERE id = ?",
-                        (changes["rating"], changes["content"], existing["id"]))
+        records.update(call.db, "chat_message_feedback", existing, changes)
         return {"chatflowid": message["chatflowid"], "chatId": message["chatId"], "messageId": message_id,
                 **changes, "id": new_id(), "createdDate": now_iso()}
     if existing is not None:
@@ -62,8 +60,7 @@ def _create(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     row = {"chatflowid": message["chatflowid"], "chatId": message["chatId"], "messageId": message_id,
            "rating": body.get("rating"), "content": body.get("content"), "id": new_id(),
            "createdDate": now_iso()}
-    call.db.insert("chat_message_feedback", row)
-    return row
+    return records.insert(call.db, "chat_message_feedback", row)
 
 
 @operation("createChatMessageFeedback")
@@ -80,27 +77,24 @@ async def create_chat_message_feedback_for_chatflow(call: Call) -> dict[str, Any
 @operation("getAllChatMessageFeedback")
 async def get_all_chat_message_feedback(call: Call) -> list[dict[str, Any]]:
     """A chatflow's feedback, oldest first by default; Flowise reads ``order``, never ``sortOrder``."""
-    sql = f"SELECT {', '.join(_COLUMNS)} FROM chat_message_feedback WHERE chatflowid = ?"
-    params: list[Any] = [call.path["id"]]
-    if call.query.get("chatId"):
-        sql += " AND chatId = ?"
-        params.append(call.query["chatId"])
-    for name, op in (("startDate", ">="), ("endDate", "<=")):
-        if name in call.query:
-            sql += f" AND createdDate {op} ?"
-            params.append(_stamp(call.query[name]))
-    direction = "DESC" if str(call.query.get("order", "ASC")).upper() == "DESC" else "ASC"
-    return call.db.query(f"{sql} ORDER BY createdDate {direction}, rowid {direction}", params)
+    query = call.query
+    return feedback.list_feedback(
+        call.db, call.path["id"], chat_id=query.get("chatId") or None,
+        start=_stamp(query["startDate"]) if "startDate" in query else None,
+        end=_stamp(query["endDate"]) if "endDate" in query else None,
+        descending=str(query.get("order", "ASC")).upper() == "DESC",
+    )
 
 
 @operation("updateChatMessageFeedbackForChatflow")
 async def update_chat_message_feedback_for_chatflow(call: Call) -> dict[str, str]:
     feedback_id = call.path["id"]
-    if call.db.get("chat_message_feedback", feedback_id) is None:
+    if records.get(call.db, "chat_message_feedback", feedback_id) is None:
         # Flowise checks this in the controller, outside the service's 500 wrapper: 404 there too.
         raise missing(call, f"Feedback with ID {feedback_id} not found",
                       where="feedbackService.updateChatMessageFeedbackForChatflow")
     body = call.body or {}
-    call.db.update("chat_message_feedback", feedback_id, {k: body[k] for k in ("rating", "content") if k in body})
+    records.update(call.db, "chat_message_feedback", feedback_id,
+                   {k: body[k] for k in ("rating", "content") if k in body})
     return {"status": "OK"}
 

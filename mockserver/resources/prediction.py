@@ -47,7 +47,7 @@ from mockserver.llm.agentflow import (
 )
 from mockserver.llm.answer import Prompt, compose, follow_up_prompts, tokenize
 from mockserver.llm.budget import Budget
-from mockserver.llm.exchange import Exchange, save_execution
+from mockserver.llm.exchange import Exchange
 from mockserver.llm.flow import FlowProfile, api_override_enabled, follow_ups_enabled, read_profile
 from mockserver.llm.inputs import PredictionInput, SubmittedFile, read_prediction
 from mockserver.llm.memory import Turn, history_from_request, load_history
@@ -57,8 +57,10 @@ from mockserver.llm.tools import run_tools
 from mockserver.operations import Call, operation
 from mockserver.resources._flowdata import is_streaming
 from mockserver.resources.attachments import store_file
+from mockserver.store import records, variables
 from mockserver.store.chatmessages import clear_last_action, dump_json
 from mockserver.store.db import json_value, new_id
+from mockserver.store.executions import latest_execution, save_execution
 from mockserver.streaming import (
     EventStreamResponse,
     Finish,
@@ -88,7 +90,7 @@ def load_chatflow(call: Call, chatflow_id: Any) -> dict[str, Any]:
     if len(text) != 36 or not set(text) <= _UUID_CHARS or [len(p) for p in parts] != [8, 4, 4, 4, 12]:
         raise FlowiseError(400, "Invalid Chatflow ID")
     row = call.chatflow if call.chatflow is not None and call.chatflow.get("id") == text \
-        else call.db.get("chat_flow", text)
+        else records.get(call.db, "chat_flow", text)
     if row is None:
         raise FlowiseError(404, f"Chatflow {text} not found in the database!")
     return row
@@ -123,12 +125,7 @@ def _seed(*parts: Any) -> int:
 
 def _variables(call: Call, names: list[str], overrides: dict[str, Any]) -> dict[str, Any]:
     """``$vars``: the stored variables the flow references, then the request's ``overrideConfig.vars``."""
-    found: dict[str, Any] = {}
-    if names:
-        marks = ", ".join("?" for _ in names)
-        for row in call.db.query(f'SELECT name, value FROM "variable" WHERE workspaceId = ? AND name IN ({marks})',
-                                 [call.workspace_id, *names]):
-            found[row["name"]] = row["value"]
+    found = variables.values_of(call.db, call.workspace_id, names)
     found.update(overrides)
     return found
 
@@ -450,9 +447,7 @@ def _inner_frames(children: list[ExecutedNode]) -> list[bytes]:
 
 
 def _latest_execution(call: Call, agentflow_id: str, session_id: str) -> dict[str, Any] | None:
-    return call.db.one('SELECT id, state, executionData FROM "execution" WHERE sessionId = ? AND agentflowId = ? '
-                       "AND workspaceId = ? ORDER BY createdDate DESC, rowid DESC LIMIT 1",
-                       (session_id, agentflow_id, call.workspace_id))
+    return latest_execution(call.db, agentflow_id=agentflow_id, session_id=session_id, workspace_id=call.workspace_id)
 
 
 def _persisted_state(call: Call, chatflow: dict[str, Any], profile: FlowProfile, session_id: str) -> dict[str, Any]:

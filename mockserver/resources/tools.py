@@ -17,6 +17,7 @@ from mockserver.resources._shape import (
     store_value,
     update_entity,
 )
+from mockserver.store import records
 
 WRITABLE = ("name", "description", "color", "iconSrc", "schema", "func")
 NOT_FOUND = "Tool {id} not found"
@@ -53,5 +54,5 @@ async def update_tool(call: Call) -> dict[str, Any]:
 @operation("deleteTool")
 async def delete_tool(call: Call) -> dict[str, Any]:
     tool_id = call.path["id"]
-    affected = call.db.execute("DELETE FROM tool WHERE id = ? AND workspaceId = ?", (tool_id, call.workspace_id))
+    affected = records.delete(call.db, "tool", tool_id, workspace_id=call.workspace_id)
     return delete_answer(call, affected, NOT_FOUND.format(id=tool_id), where="toolsService.deleteTool")

@@ -16,6 +16,7 @@ from typing import Any
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.resources._shape import missing
+from mockserver.store import records, upsert_history
 
 __all__: list[str] = []
 
@@ -38,24 +39,19 @@ def _stamp(value: str) -> str:
 @operation("getAllUpsertHistory")
 async def get_all_upsert_history(call: Call) -> list[dict[str, Any]]:
     owner = call.path["id"]
-    known = call.db.one("SELECT id FROM chat_flow WHERE id = ? AND workspaceId = ?", (owner, call.workspace_id)) or \
-        call.db.one("SELECT id FROM document_store WHERE id = ? AND workspaceId = ?", (owner, call.workspace_id))
-    if known is None:
+    known = records.exists(call.db, "chat_flow", owner, call.workspace_id) or \
+        records.exists(call.db, "document_store", owner, call.workspace_id)
+    if not known:
         # Flowise checks this in the controller, outside the service's 500 wrapper: 404 there too.
         raise missing(call, f"Error: upsertHistoryController.getAllUpsertHistory - resource {owner} not found "
                             "in workspace!", where="upsertHistoryController.getAllUpsertHistory")
-    sql = 'SELECT id, chatflowid, result, flowData, date FROM "upsert_history" WHERE chatflowid = ?'
-    params: list[Any] = [owner]
-    if "startDate" in call.query:
-        sql += " AND date >= ?"
-        params.append(_stamp(call.query["startDate"]))
-    if "endDate" in call.query:
-        sql += " AND date <= ?"
-        params.append(_stamp(call.query["endDate"]))
-    direction = "DESC" if str(call.query.get("order", "ASC")).upper() == "DESC" else "ASC"
-    sql += f" ORDER BY date {direction}, rowid {direction}"
-    return [{**row, "result": _parse(row["result"]), "flowData": _parse(row["flowData"])}
-            for row in call.db.query(sql, params)]
+    rows = upsert_history.list_records(
+        call.db, owner,
+        start=_stamp(call.query["startDate"]) if "startDate" in call.query else None,
+        end=_stamp(call.query["endDate"]) if "endDate" in call.query else None,
+        descending=str(call.query.get("order", "ASC")).upper() == "DESC",
+    )
+    return [{**row, "result": _parse(row["result"]), "flowData": _parse(row["flowData"])} for row in rows]
 
 
 @operation("patchDeleteUpsertHistory")
@@ -63,11 +59,10 @@ async def patch_delete_upsert_history(call: Call) -> dict[str, Any]:
     ids = list(dict.fromkeys((call.body or {}).get("ids") or []))
     if not ids:
         raise FlowiseError(400, "Error: upsertHistoryController.patchDeleteUpsertHistory - ids are required!")
-    marks = ", ".join("?" for _ in ids)
-    found = {r["id"] for r in call.db.query(f'SELECT id FROM "upsert_history" WHERE id IN ({marks})', ids)}
+    found = upsert_history.existing_ids(call.db, ids)
     missing = [i for i in ids if i not in found]
     if missing:
         raise FlowiseError(404, f"Error: upsertHistoryServices.patchDeleteUpsertHistory - "
                                 f"Upsert history {', '.join(missing)} not found")
-    affected = call.db.execute(f'DELETE FROM "upsert_history" WHERE id IN ({marks})', ids)
+    affected = upsert_history.delete_records(call.db, ids)
     return {"raw": [], "affected": affected}

@@ -11,6 +11,7 @@ from typing import Any
 
 from mockserver.operations import Call, operation
 from mockserver.resources._shape import delete_answer, insert_entity, listing, load_entity, update_entity
+from mockserver.store import records
 
 WRITABLE = ("name", "value", "type")
 
@@ -42,7 +43,6 @@ async def update_variable(call: Call) -> dict[str, Any]:
 @operation("deleteVariable")
 async def delete_variable(call: Call) -> dict[str, Any]:
     variable_id = call.path["id"]
-    affected = call.db.execute("DELETE FROM variable WHERE id = ? AND workspaceId = ?",
-                               (variable_id, call.workspace_id))
+    affected = records.delete(call.db, "variable", variable_id, workspace_id=call.workspace_id)
     return delete_answer(call, affected, f"Variable {variable_id} not found",
                          where="variablesService.deleteVariable")

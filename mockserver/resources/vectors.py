@@ -26,9 +26,7 @@ from mockserver.llm.flow import FlowProfile, Node, api_override_enabled, read_pr
 from mockserver.llm.retrieval import index_texts
 from mockserver.operations import Call, operation
 from mockserver.resources.prediction import load_chatflow
-from mockserver.store import vectors
-from mockserver.store.chatmessages import dump_json
-from mockserver.store.db import new_id, now_iso
+from mockserver.store import upsert_history, vectors
 
 __all__ = ["vector_upsert"]
 
@@ -169,7 +167,5 @@ async def vector_upsert(call: Call) -> dict[str, Any]:
                         chunk_overlap=min(profile.chunk_overlap, profile.chunk_size - 1))
     counts = {"numAdded": added.num_added, "numDeleted": 0, "numUpdated": 0, "numSkipped": added.skipped}
     flow_data = [_node_summary(n) for n in [*reversed(upstream), target]]
-    call.db.insert("upsert_history", {"id": new_id(), "chatflowid": chatflow["id"],
-                                      "result": dump_json(counts), "flowData": dump_json(flow_data),
-                                      "date": now_iso()})
+    upsert_history.add_record(call.db, chatflow["id"], counts, flow_data)
     return {**counts, "totalKeys": vectors.count(call.db, namespace), "addedDocs": added.added}

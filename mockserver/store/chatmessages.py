@@ -23,6 +23,8 @@ __all__ = [
     "delete_messages",
     "dump_json",
     "list_messages",
+    "message_chat",
+    "session_messages",
 ]
 
 #: Flowise's entity order, which is also the order of the keys in its JSON answers.
@@ -64,6 +66,20 @@ def clear_last_action(db: Database, *, chatflow_id: str, chat_id: str, session_i
         "AND (chatId = ? OR sessionId = ?) AND action IS NOT NULL ORDER BY seq DESC LIMIT 1)",
         (chatflow_id, chat_id, session_id),
     )
+
+
+def session_messages(db: Database, *, chatflow_id: str, session_id: str) -> list[dict[str, Any]]:
+    """``role`` and ``content`` of one session's messages of one chatflow, oldest first (a memory's history)."""
+    return db.query(
+        'SELECT role, content FROM "chat_message" WHERE chatflowid = ? AND sessionId = ? '
+        "ORDER BY seq, createdDate",
+        (chatflow_id, session_id),
+    )
+
+
+def message_chat(db: Database, message_id: str) -> dict[str, Any] | None:
+    """``id``, ``chatflowid`` and ``chatId`` of a message (what its feedback is checked against)."""
+    return db.one("SELECT id, chatflowid, chatId FROM chat_message WHERE id = ?", (message_id,))
 
 
 @functools.cache

@@ -20,17 +20,22 @@ __all__ = [
     "chunk_page",
     "chunks_of",
     "create_store",
+    "delete_chunk",
+    "delete_chunks",
     "delete_store",
     "find_chunk",
     "get_store",
     "list_stores",
     "loader_source",
     "loaders_of",
+    "mark_upserted",
     "prune_vectors",
     "record_upsert",
     "replace_chunks",
     "save_loaders",
+    "set_configs",
     "to_dto",
+    "update_chunk",
     "update_store",
 ]
 
@@ -164,6 +169,30 @@ def replace_chunks(db: Database, store_id: str, doc_id: str, documents: list[dic
                 "metadata": json.dumps(document.get("metadata") or {}, separators=(",", ":"), ensure_ascii=False),
             })
     return len(documents), chars
+
+
+def delete_chunks(db: Database, doc_id: str) -> int:
+    """Delete every chunk of a loader entry; returns how many."""
+    return db.execute('DELETE FROM "document_store_file_chunk" WHERE docId = ?', (doc_id,))
+
+
+def update_chunk(db: Database, chunk_id: str, changes: dict[str, Any]) -> int:
+    """Change a chunk's ``pageContent`` and/or ``metadata`` (JSON text)."""
+    return db.update("document_store_file_chunk", chunk_id, changes)
+
+
+def delete_chunk(db: Database, chunk_id: str) -> int:
+    return db.delete("document_store_file_chunk", chunk_id)
+
+
+def set_configs(db: Database, store_id: str, configs: dict[str, Any]) -> int:
+    """Store the vector store, embedding and record manager configurations an upsert was given (JSON text)."""
+    return db.update("document_store", store_id, configs)
+
+
+def mark_upserted(db: Database, store_id: str) -> int:
+    """The store's vectors are up to date (status ``UPSERTED``)."""
+    return db.update("document_store", store_id, {"status": "UPSERTED", "updatedDate": now_iso()})
 
 
 def chunks_of(db: Database, store_id: str, doc_id: str) -> list[dict[str, Any]]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from schemathesis.engine import Status, events
 from schemathesis.engine.run import Phase, PhaseName
 
-from conformance.deviations import load_deviations
 from conformance.exchange import Exchange
 from conformance.outcomes import Status as OutcomeStatus
 from conformance.profile import default_spec_path
 from conformance.schema.collector import EventCollector
 from conformance.spec import load_spec
+from contract.deviations import load_deviations
 
 
 def collector() -> EventCollector:

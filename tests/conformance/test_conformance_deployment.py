@@ -23,7 +23,6 @@ from conformance.deployment import (
     stream_timing,
     survey,
 )
-from conformance.deviations import load_deviations
 from conformance.errors import ConfigError
 from conformance.exchange import Exchange
 from conformance.outcomes import DeviationRef, Outcome, RunReport, Status
@@ -34,6 +33,7 @@ from conformance.reports.summary import area_of, area_verdicts
 from conformance.schema.collector import EventCollector
 from conformance.tls import resolve_tls
 from conformance.version import DEFAULT_PROFILE, choose_profile, parse_version
+from contract.deviations import load_deviations
 
 NGINX_405 = ("<html>\r\n<head><title>405 Not Allowed</title></head>\r\n<body>\r\n<center><h1>405 Not Allowed</h1>"
              "</center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n")

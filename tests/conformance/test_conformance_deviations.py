@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from conformance.deviations import Deviations, load_deviations
-from conformance.errors import ConfigError
 from conformance.exchange import Exchange
 from conformance.profile import default_spec_path
 from conformance.spec import load_spec
+from contract.deviations import Deviations, load_deviations
 
 
 def exchange(method: str = "GET", status: int | None = 200, body: str = "", **kwargs: object) -> Exchange:
@@ -185,30 +183,6 @@ def test_a_question_with_uploads_is_not_missing(catalogue: Deviations) -> None:
 
 def test_no_exchange_no_deviation(catalogue: Deviations) -> None:
     assert catalogue.classify(check="x", operation="y", exchange=None) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ('[[deviation]]\nid = "a"\nreference = "r"\n', "at least one"),
-        ('[[deviation]]\nid = "a"\nreference = "r"\n[[deviation.match]]\nstatus = [500]\nwat = 1\n', "unknown keys"),
-        ('[[deviation]]\nid = "a"\nreference = "r"\n[[deviation.match]]\nmessage = "("\n', "invalid regular expression"),
-        ('[[deviation]]\nid = "a"\nreference = "r"\n[[deviation.match]]\nchecks = ["x"]\n', "evidence"),
-        ('[[deviation]]\nreference = "r"\n[[deviation.match]]\nstatus = [1]\n', "required"),
-        ("not toml [", "deviations"),
-    ],
-)
-def test_bad_catalogues_are_refused(text: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        Deviations.from_toml(text)
-
-
-def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
-    entry = '[[deviation]]\nid = "a"\nreference = "r"\n[[deviation.match]]\nstatus = [500]\n'
-    path = tmp_path / "d.toml"
-    path.write_text(entry * 2)
-    with pytest.raises(ConfigError, match="duplicate"):
-        load_deviations(path)
 
 
 def test_new_upstream_ids_are_recognised(catalogue: Deviations) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance.deviations import Deviations, load_deviations
 from conformance.errors import ConfigError
 from conformance.exchange import Exchange
 from conformance.profile import default_spec_path
 from conformance.spec import load_spec
 from conformance.upgrade import LINES, WireChange, compare_versions, line_of, load_wire_changes, parse_span
 from conformance.version import PROFILES, choose_profile
+from contract.deviations import CatalogueError, Deviations, load_deviations
 
 CATALOGUE = '''
 [[deviation]]
@@ -85,7 +85,7 @@ def test_a_profile_keeps_only_its_lines_deviations(catalogue: Deviations) -> Non
 ])
 def test_bad_version_tags_are_refused(text: str, message: str) -> None:
     toml = f'[[deviation]]\nid = "x"\nreference = "r"\n{text}\n[[deviation.match]]\nstatus = [500]\n'
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(CatalogueError, match=message):
         Deviations.from_toml(toml)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.deviations import Deviations
 from conformance.reference.fidelity import proposed_deviations
 from conformance.reference.triage import is_echo, load_rules, triage, write_triage
+from contract.deviations import Deviations
 
 RULES = """
 [[failure]]

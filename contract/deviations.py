@@ -1,9 +1,12 @@
-"""Recognise known upstream defects in failed checks, from the data in `deviations.toml`.
+"""The deviation catalogue: the known upstream defects, and how a failed check is recognised as one.
 
-Classification lives in that one file, not in tests: a check only says what it expected; whether a
-failure is a known Flowise defect (with its upstream reference) is decided here, the same way for
-schemathesis findings and for the hand-written semantics. Matching is on evidence a report reader
-can see too: the check, the operation, the status, the error message, the transport error.
+The catalogue (``deviations.toml``, kept at ``conformance/deviations.toml`` and shipped in this package)
+lists each defect of a real Flowise with its upstream reference, the release lines that show it, and the
+evidence that recognises it: the check, the operation, the status, the error message, the transport error.
+Its ids are those of the spec's ``x-flowise-upstream`` notes and of the mock's ``--quirks``. The suite
+classifies its findings with it, the reference harness confirms entries against a real server, and the
+upgrade report reads the lines; all of them read it through this module. Matching needs only the evidence
+(``Evidence``: what a recorded exchange holds), not the tools' own types.
 """
 
 from __future__ import annotations
@@ -16,12 +19,31 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
-from conformance.errors import ConfigError
-from conformance.exchange import Exchange
-from conformance.outcomes import DeviationRef
+__all__ = ["CatalogueError", "Deviation", "Deviations", "Evidence", "Match", "error_message", "load_deviations"]
 
-__all__ = ["Deviation", "Deviations", "Match", "load_deviations"]
+
+class CatalogueError(ValueError):
+    """The catalogue (or another file in its format) is not readable as one: the message names where."""
+
+
+class Evidence(Protocol):
+    """What a failure is recognised by: a request and what came back (or the transport error instead)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def response_body(self) -> str | None: ...
+    @property
+    def request_body(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+
 
 _MATCH_KEYS = frozenset(
     {
@@ -42,7 +64,7 @@ _DEVIATION_KEYS = frozenset({"id", "reference", "summary", "match", "versions", 
 _LINE = re.compile(r"^\d+\.\d+$")
 
 
-def _error_message(body: str | None) -> str:
+def error_message(body: str | None) -> str:
     """The text a Flowise error carries: `message` or `error` of a JSON body, else the body itself."""
     if not body:
         return ""
@@ -52,8 +74,9 @@ def _error_message(body: str | None) -> str:
         return body
     if isinstance(data, dict):
         for key in ("message", "error"):
-            if isinstance(data.get(key), str):
-                return data[key]
+            value = data.get(key)
+            if isinstance(value, str):
+                return value
     return body
 
 
@@ -61,19 +84,19 @@ def _pattern(value: object, *, where: str) -> re.Pattern[str] | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: a regular expression string was expected, got {value!r}")
+        raise CatalogueError(f"{where}: a regular expression string was expected, got {value!r}")
     try:
         # DOTALL: a message quotes what the client sent, ids with a line break in them included.
         return re.compile(value, re.DOTALL)
     except re.error as exc:
-        raise ConfigError(f"{where}: invalid regular expression {value!r}: {exc}") from None
+        raise CatalogueError(f"{where}: invalid regular expression {value!r}: {exc}") from None
 
 
 def _strings(value: object, *, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{where}: a list of strings was expected, got {value!r}")
+        raise CatalogueError(f"{where}: a list of strings was expected, got {value!r}")
     return tuple(value)
 
 
@@ -96,12 +119,12 @@ class Match:
     def from_dict(cls, data: dict[str, object], *, where: str) -> Match:
         unknown = set(data) - _MATCH_KEYS
         if unknown:
-            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+            raise CatalogueError(f"{where}: unknown keys {sorted(unknown)}")
         status = data.get("status", [])
         if not isinstance(status, list) or not all(isinstance(code, int) for code in status):
-            raise ConfigError(f"{where}: status must be a list of integers")
+            raise CatalogueError(f"{where}: status must be a list of integers")
         if not set(data) - {"checks", "operations"}:
-            raise ConfigError(f"{where}: a match needs evidence beyond checks and operations")
+            raise CatalogueError(f"{where}: a match needs evidence beyond checks and operations")
         return cls(
             checks=_strings(data.get("checks"), where=f"{where}.checks"),
             operations=_strings(data.get("operations"), where=f"{where}.operations"),
@@ -115,7 +138,7 @@ class Match:
             request_body_excludes=_pattern(data.get("request_body_excludes"), where=f"{where}.request_body_excludes"),
         )
 
-    def fits(self, *, check: str, operation: str, exchange: Exchange) -> bool:
+    def fits(self, *, check: str, operation: str, exchange: Evidence) -> bool:
         if self.checks and not any(fnmatchcase(check, pattern) for pattern in self.checks):
             return False
         if self.operations and not any(fnmatchcase(operation, pattern) for pattern in self.operations):
@@ -126,7 +149,7 @@ class Match:
             return False
         if self.content_type and not self.content_type.search(exchange.content_type):
             return False
-        if self.message and not self.message.search(_error_message(exchange.response_body)):
+        if self.message and not self.message.search(error_message(exchange.response_body)):
             return False
         if self.body and not self.body.search(exchange.response_body or ""):
             return False
@@ -154,10 +177,6 @@ class Deviation:
         """Does a server of release line `line` (`3.0`) show it? An unknown line: assume it does."""
         return not self.versions or line is None or line in self.versions
 
-    @property
-    def ref(self) -> DeviationRef:
-        return DeviationRef(id=self.id, reference=self.reference, summary=self.summary)
-
 
 class Deviations:
     """The catalogue of known deviations, loaded once per run."""
@@ -166,7 +185,7 @@ class Deviations:
         ids = [deviation.id for deviation in deviations]
         duplicates = sorted({item for item in ids if ids.count(item) > 1})
         if duplicates:
-            raise ConfigError(f"deviations: duplicate ids {duplicates}")
+            raise CatalogueError(f"deviations: duplicate ids {duplicates}")
         self._items = tuple(deviations)
 
     def __iter__(self) -> Iterator[Deviation]:
@@ -179,7 +198,7 @@ class Deviations:
     def ids(self) -> list[str]:
         return [deviation.id for deviation in self._items]
 
-    def classify(self, *, check: str, operation: str, exchange: Exchange | None) -> Deviation | None:
+    def classify(self, *, check: str, operation: str, exchange: Evidence | None) -> Deviation | None:
         """The known deviation a failure is an instance of, or None when it is a new defect."""
         if exchange is None:
             return None
@@ -193,29 +212,29 @@ class Deviations:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+            raise CatalogueError(f"{source}: {exc}") from None
         items = data.get("deviation", [])
         if set(data) - {"deviation"} or not isinstance(items, list):
-            raise ConfigError(f"{source}: only [[deviation]] tables are allowed")
+            raise CatalogueError(f"{source}: only [[deviation]] tables are allowed")
         deviations = []
         for index, item in enumerate(items):
             where = f"{source}: deviation[{index}]"
             unknown = set(item) - _DEVIATION_KEYS
             if unknown:
-                raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+                raise CatalogueError(f"{where}: unknown keys {sorted(unknown)}")
             if not isinstance(item.get("id"), str) or not isinstance(item.get("reference"), str):
-                raise ConfigError(f"{where}: `id` and `reference` are required strings")
+                raise CatalogueError(f"{where}: `id` and `reference` are required strings")
             versions = _strings(item.get("versions"), where=f"{where}.versions")
             bad = [line for line in versions if not _LINE.match(line)]
             if bad:
-                raise ConfigError(f"{where}.versions: release lines look like \"3.1\", got {bad}")
+                raise CatalogueError(f"{where}.versions: release lines look like \"3.1\", got {bad}")
             notes = item.get("version_notes", {})
             if not isinstance(notes, dict) or not all(isinstance(k, str) and _LINE.match(k) and isinstance(v, str)
                                                       for k, v in notes.items()):
-                raise ConfigError(f"{where}.version_notes: a table of release line = text was expected")
+                raise CatalogueError(f"{where}.version_notes: a table of release line = text was expected")
             matches = item.get("match", [])
             if not matches:
-                raise ConfigError(f"{where} ({item['id']}): at least one [[deviation.match]] is required")
+                raise CatalogueError(f"{where} ({item['id']}): at least one [[deviation.match]] is required")
             deviations.append(
                 Deviation(
                     id=item["id"],
@@ -235,5 +254,5 @@ def load_deviations(path: Path | None = None) -> Deviations:
     """Load the catalogue shipped with the package (or another file, for tests)."""
     if path is not None:
         return Deviations.from_toml(path.read_text(encoding="utf-8"), source=str(path))
-    text = resources.files("conformance").joinpath("deviations.toml").read_text(encoding="utf-8")
+    text = resources.files("contract").joinpath("deviations.toml").read_text(encoding="utf-8")
     return Deviations.from_toml(text)
