@@ -94,18 +94,18 @@ class Operation:
     body_media: dict[str, str] = field(default_factory=dict)  # media type -> schema pointer
     responses: dict[str, dict[str, str | None]] = field(default_factory=dict)  # status -> media -> pointer
 
-    @property
+    @cached_property
     def public(self) -> bool:
         """No credentials needed: ``security: []``, or a key only optional (``{}`` among the requirements)."""
         if "security" not in self.raw:  # the document's global requirement: a key
             return False
         return contract.public(self.raw, {}) or contract.key_optional(self.raw, {})
 
-    @property
+    @cached_property
     def permissions(self) -> list[str]:
         return contract.permissions(self.raw)
 
-    @property
+    @cached_property
     def chatflow_key(self) -> bool:
         return contract.chatflow_key(self.raw)
 

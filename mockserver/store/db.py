@@ -1,10 +1,15 @@
 """The SQLite connection: every write is committed, and on disk, before its response is sent.
 
-One connection per mock process, in autocommit mode, WAL journal and ``synchronous=NORMAL``: a statement
-returns once its commit is in the WAL file (a ``kill -9`` cannot lose it), and the answer waits for an
-fsync of that file shared with the other requests that wrote meanwhile (group commit, ``durability.py``),
-so no acknowledged write is lost to a crash or a power cut (docs/README.md#real-state). Multi-statement
-writes go through ``transaction()``. A lock guards the calls from worker threads (agentflows run there).
+One connection per mock process, WAL journal and ``synchronous=NORMAL``. On a file database the writes
+that requests make between two answers share one transaction (group commit, ``durability.py``): the first
+write opens it, later ones join it, and the first answer that must wait for them commits it and fsyncs
+the WAL once for all of them. A commit writes each changed page once, so a hundred predictions that touch
+the same index pages cost one page write, not a hundred; and no answer leaves before its request's
+writes are committed and on disk, so no acknowledged write is lost to a ``kill -9`` or a power cut
+(docs/README.md#real-state). A read made while such a transaction is open may see its rows, so its answer
+waits for the same commit. Writes outside any request (start-up, seeding) commit at once, as does an
+in-memory database. Multi-statement writes go through ``transaction()`` (a savepoint inside the shared
+transaction: all of it or none). A lock guards the calls from worker threads (agentflows run there).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mockserver.store.durability import Durability, note_write
+from mockserver.store.durability import Durability, in_request, note_write
 from mockserver.store.schema import SCHEMA
 
 __all__ = ["Database", "UnknownColumnError", "json_object", "json_value", "new_id", "now_iso", "page_window", "to_json_text"]
@@ -113,7 +118,9 @@ class Database:
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._in_tx = 0
-        self.durability = Durability(path)
+        #: the number the shared transaction's commit will have; 0: none is open
+        self._shared_seq = 0
+        self.durability = Durability(path, flush=self.commit_shared)
         # Other processes on the same file (--workers) hold its write lock for a commit at a time: wait for it.
         self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if path != ":memory:":
@@ -126,29 +133,77 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
+            self.commit_shared()
             self._conn.close()
             self.durability.close()
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one writing statement; returns the number of rows changed. Outside a transaction it is a
-        commit of its own, which the current request's answer waits to see on disk."""
+        """Run one writing statement; returns the number of rows changed. Within a request on a file
+        database it joins the shared transaction; otherwise it is a commit of its own. Either way the
+        current request's answer waits to see it committed and on disk."""
         with self._lock:
+            if self._in_tx:
+                return int(self._conn.execute(sql, params).rowcount)
+            if self._joins_shared():
+                return self._shared(sql, params)
             changed: int = self._conn.execute(sql, params).rowcount
-            if not self._in_tx:
-                note_write(self.durability.committed_one())
+            note_write(self.durability.committed_one())
             return changed
+
+    def _joins_shared(self) -> bool:
+        """Does a write now go into the shared transaction? Yes within a request on a file database, and
+        whenever one is open (the connection has one transaction at a time)."""
+        return self._shared_seq != 0 or (self.durability.enabled and in_request())
+
+    def _shared(self, sql: str, params: Params) -> int:
+        if self._shared_seq == 0:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._shared_seq = self.durability.committed + 1
+        try:
+            changed = int(self._conn.execute(sql, params).rowcount)
+        finally:
+            if not self._conn.in_transaction:  # SQLite rolled the whole transaction back (disk full, I/O)
+                self.durability.lost(self._shared_seq)
+                self._shared_seq = 0
+        note_write(self._shared_seq)
+        if not in_request():  # nobody will wait for it: commit now
+            self.commit_shared()
+        return changed
+
+    def commit_shared(self) -> None:
+        """Commit the shared transaction, if one is open (the durability round does, before its fsync)."""
+        with self._lock:
+            if self._shared_seq == 0:
+                return
+            self._shared_seq = 0
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                self.durability.lost(self.durability.committed + 1)
+                raise
+            self.durability.committed_one()
+
+    def _saw_shared(self) -> None:
+        """A read while the shared transaction is open may show its rows: the answer waits for its commit."""
+        if self._shared_seq:
+            note_write(self._shared_seq)
 
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         with self._lock:
+            self._saw_shared()
             return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
 
     def one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
         with self._lock:
+            self._saw_shared()
             row = self._conn.execute(sql, params).fetchone()
         return dict(row) if row is not None else None
 
     def scalar(self, sql: str, params: Params = ()) -> Any:
         with self._lock:
+            self._saw_shared()
             row = self._conn.execute(sql, params).fetchone()
         return row[0] if row is not None else None
 
@@ -197,7 +252,8 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """Group statements into one durable commit (nested calls join the outer transaction)."""
+        """Group statements into one durable unit: all of them or none (nested calls join the outer one).
+        Within the shared transaction it is a savepoint of it."""
         with self._lock:
             if self._in_tx:
                 self._in_tx += 1
@@ -205,6 +261,9 @@ class Database:
                     yield self
                 finally:
                     self._in_tx -= 1
+                return
+            if self._joins_shared():
+                yield from self._savepoint()
                 return
             self._conn.execute("BEGIN IMMEDIATE")
             self._in_tx = 1
@@ -218,6 +277,30 @@ class Database:
                 note_write(self.durability.committed_one())
             finally:
                 self._in_tx = 0
+
+    def _savepoint(self) -> Iterator[Database]:
+        if self._shared_seq == 0:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._shared_seq = self.durability.committed + 1
+        self._conn.execute("SAVEPOINT unit")
+        self._in_tx = 1
+        try:
+            yield self
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK TO unit")
+                self._conn.execute("RELEASE unit")
+            else:  # SQLite rolled the whole shared transaction back (disk full, I/O)
+                self.durability.lost(self._shared_seq)
+                self._shared_seq = 0
+            raise
+        else:
+            self._conn.execute("RELEASE unit")
+            note_write(self._shared_seq)
+            if not in_request():
+                self.commit_shared()
+        finally:
+            self._in_tx = 0
 
     def meta(self, key: str) -> str | None:
         value: str | None = self.scalar("SELECT value FROM mock_meta WHERE key = ?", (key,))

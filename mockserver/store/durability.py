@@ -1,14 +1,15 @@
-"""Group commit: no byte of an answer leaves before the writes its request made are on disk, and one
-fsync makes many requests' writes durable at once.
+"""Group commit: no byte of an answer leaves before the writes its request made are committed and on
+disk, and one commit and one fsync make many requests' writes durable at once.
 
 A file database runs in WAL mode with ``synchronous=NORMAL``: a COMMIT hands its frames to the kernel
 (a ``kill -9`` of the mock cannot lose them) without waiting for the disk. What makes them survive a
-power cut is an fsync of the WAL file, and that is done here, in a worker thread, off the event loop:
-every request that wrote records how far the database's commit counter had got (``note_write``);
-before its answer is sent (``DurableAnswers``), it waits until an fsync that began after that commit
-has finished. Requests that write while an fsync is under way share the next one, so under load one
-fsync covers dozens of answers instead of one each (SQLite's ``synchronous=FULL`` fsyncs every COMMIT
-on the thread that commits: the event loop). An in-memory database has nothing to make durable.
+power cut is an fsync of the WAL file. Requests write into one shared transaction (db.py) and record the
+number its commit will have (``note_write``); before its answer is sent (``DurableAnswers``), a request
+waits for a round that commits that transaction (``flush``) and then fsyncs the WAL in a worker thread,
+off the event loop. Requests that write while a round is under way share the next one, so under load
+one commit and one fsync cover dozens of answers instead of one each (SQLite's ``synchronous=FULL``
+fsyncs every COMMIT on the thread that commits: the event loop). An in-memory database has nothing to
+make durable and commits every statement at once.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DurableAnswers", "Durability", "RequestWrites", "note_write"]
+__all__ = ["DurableAnswers", "Durability", "LostWriteError", "RequestWrites", "in_request", "note_write"]
 
 
 class RequestWrites:
@@ -36,6 +38,16 @@ class RequestWrites:
 _WRITES: ContextVar[RequestWrites | None] = ContextVar("mock_request_writes", default=None)
 
 
+def in_request() -> bool:
+    """Is a request being answered here (its answer will wait for its writes)?"""
+    return _WRITES.get() is not None
+
+
+class LostWriteError(RuntimeError):
+    """SQLite rolled back a shared transaction (disk full, I/O error): the requests in it must not be
+    told that their writes are saved."""
+
+
 def note_write(seq: int) -> None:
     """Called by the database after each commit: the current request (if any) waits for ``seq``."""
     writes = _WRITES.get()
@@ -46,8 +58,10 @@ def note_write(seq: int) -> None:
 class Durability:
     """Counts commits and fsyncs the WAL file on demand, one fsync for every waiter gathered meanwhile."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, flush: Callable[[], None] = lambda: None) -> None:
         self.enabled = path != ":memory:"
+        self.flush = flush  # commits what requests wrote since the last round (db.py)
+        self.lost_from = 0  # a commit from this number on was rolled back: its waiters fail
         self.wal = Path(path + "-wal") if self.enabled else None
         self.committed = 0  # commits so far (the database bumps it, under its lock)
         self.durable = 0  # every commit up to this one is on disk
@@ -62,15 +76,22 @@ class Durability:
         self.committed += 1
         return self.committed
 
+    def lost(self, seq: int) -> None:
+        """Commit ``seq`` will never happen: SQLite rolled its transaction back."""
+        self.lost_from = seq if not self.lost_from else min(self.lost_from, seq)
+
     async def wait(self, seq: int) -> None:
-        """Return once commit ``seq`` is on disk; the first waiter starts an fsync, the others join it."""
+        """Return once commit ``seq`` is on disk; the first waiter starts a round, the others join it."""
         while self.durable < seq:
+            if self.lost_from and self.lost_from <= seq and self.committed < seq:
+                raise LostWriteError(f"the database rolled back a transaction (commit {seq}); see the log")
             if self._round is None:
                 self._round = asyncio.ensure_future(self._fsync_round())
             await asyncio.shield(self._round)
 
     async def _fsync_round(self) -> None:
         try:
+            self.flush()
             upto = self.committed  # every commit made before the fsync starts is covered by it
             await asyncio.to_thread(self.sync)
             self.durable = max(self.durable, upto)
@@ -123,5 +144,7 @@ class DurableAnswers:
 
         try:
             await self.app(scope, receive, durable_send)
+            if writes.seq > durability.durable:  # wrote after its last message: still commit it before it ends
+                await durability.wait(writes.seq)
         finally:
             _WRITES.reset(token)
