@@ -15,7 +15,8 @@ from typing import Any
 
 from mockserver.settings import MockSettings
 
-__all__ = ["ADDED", "LINES", "PUBLIC_ON", "has_permissions", "older_than", "public", "shape", "stream"]
+__all__ = ["ADDED", "LINES", "PUBLIC_ON", "called_flow_error_fails", "has_permissions", "older_than", "public", "shape",
+           "stream"]
 
 #: The release lines of the quirks sets, oldest first.
 LINES = ("2.2", "3.0", "3.1")
@@ -39,6 +40,18 @@ def _prediction(item: dict[str, Any]) -> bool:
     return "chatMessageId" in item and "question" in item and "agentFlowExecutedData" in item
 
 
+def _usage(item: dict[str, Any]) -> bool:
+    return "input_tokens" in item and "output_tokens" in item and "total_tokens" in item
+
+
+def _model_response(item: dict[str, Any]) -> bool:
+    return "finish_reason" in item and "model_name" in item
+
+
+def _condition_agent_output(item: dict[str, Any]) -> bool:
+    return "conditions" in item and "usageMetadata" in item
+
+
 #: (the line that added them, which objects, the keys): left out of answers under an older line's quirks.
 ADDED: tuple[tuple[str, str, Recognise, tuple[str, ...]], ...] = (
     # chat_flow columns of 3.1 (MCP server and webhook triggers); absent from 3.0.13's chatflows.
@@ -48,6 +61,14 @@ ADDED: tuple[tuple[str, str, Recognise, tuple[str, ...]], ...] = (
     # A run stopped at a Human Input node: 3.0.13 answers the node's `humanInputAction` inside
     # agentFlowExecutedData only, without the top-level `action` 3.1 adds.
     ("3.1", "prediction", _prediction, ("action",)),
+    # A model call's metadata in an agentflow node's output: 3.0.13's LLM node answers the provider's
+    # `usage_metadata` as LangChain gives it (the three token counts) and its `response_metadata` without
+    # `model_provider`; 3.1 adds token details and costs. 3.0.13's Condition Agent reports no usage at all
+    # (flowise-components dist/nodes/agentflow/LLM/LLM.js and ConditionAgent/ConditionAgent.js at 3.0.13).
+    ("3.1", "model usage", _usage, ("input_token_details", "output_token_details", "base_input_cost",
+                                    "base_output_cost", "input_cost", "output_cost", "total_cost")),
+    ("3.1", "model response metadata", _model_response, ("model_provider",)),
+    ("3.1", "condition agent output", _condition_agent_output, ("usageMetadata", "responseMetadata")),
     # 3.0 brought workspaces: 2.2.8's entities (chatflows, tools, variables, credentials, assistants,
     # document stores, ...) have no `workspaceId`; its chatflows no `textToSpeech`, its chat messages
     # no `execution` / `executionId` (agentflow executions came with 3.0).
@@ -100,6 +121,17 @@ def stream(settings: MockSettings, body: AsyncIterable[bytes]) -> AsyncIterator[
             yield chunk.replace(END_FRAME, OLD_END_FRAME)
 
     return rewritten()
+
+
+def called_flow_error_fails(settings: MockSettings) -> bool:
+    """Does an Execute Flow node fail the run when the flow it calls answers an error status?
+
+    3.0 and 2.2 post to the called flow with plain axios, which throws on a status of 400 or more: the node
+    fails with ``AxiosError: Request failed with status code <status>`` and so does the prediction. 3.1's
+    ``secureAxiosRequest`` accepts every status, and the error body becomes the node's answer
+    (wire change ``execute-flow-error-is-the-answer``; flowise-components
+    dist/nodes/agentflow/ExecuteFlow/ExecuteFlow.js at 3.0.13 and 3.1.4)."""
+    return older_than(settings, "3.1")
 
 
 def has_permissions(settings: MockSettings) -> bool:

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
 
-from mockserver import quirks
+from mockserver import quirks, versions
 from mockserver.auth import check_chatflow_key
 from mockserver.errors import FlowiseError, flowise_body
 from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_faults, scripted_error
@@ -381,7 +381,8 @@ def _budget(call: Call) -> Budget:
 def _flow_caller(call: Call, chat_id: str, budget: Budget) -> FlowRunner:
     """What an Execute Flow node calls: another chatflow's prediction on this server, with the same
     ``chatId``, answered and stored as if it had come over HTTP (Flowise posts it to its own base URL).
-    A prediction that fails answers its error body, which the node takes as its answer, as Flowise's does.
+    A prediction that fails answers its error body, which the node takes as its answer, as Flowise's does
+    (under an older line's quirks the node fails instead: ``versions.called_flow_error_fails``).
     An agentflow called spends the caller's ``budget``."""
 
     def execute(flow_id: str, question: object, override: Any) -> dict[str, Any]:
@@ -399,6 +400,8 @@ def _flow_caller(call: Call, chat_id: str, budget: Budget) -> FlowRunner:
                 return AgentflowRun(call, chatflow, inp, chat_id, None, "EXTERNAL", budget=budget).json()
             return ChatflowRun(call, chatflow, inp, chat_id, None, "EXTERNAL").json()
         except FlowiseError as exc:
+            if versions.called_flow_error_fails(call.settings):  # 3.0 and 2.2: axios throws on the status
+                raise NodeFailure(f"AxiosError: Request failed with status code {exc.status}") from None
             return flowise_body(exc.status, exc.message)
         finally:
             _flow_depth.reset(token)

@@ -1,0 +1,148 @@
+"""What the reference harness found an older release line doing differently, as ``--quirks flowise-3.0`` /
+``flowise-2.2`` reproduce it (conformance/reference/README.md, "Remaining differences"); each test also
+holds the newer line, or the contract, to its own answer, so a quirk that leaks shows."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from mockserver import create_app
+from mockserver.spec import Spec
+from tests.mockserver.mockserver_settings import ADMIN, asgi_client, mock_settings
+
+MISSING = "00000000-0000-0000-0000-000000000000"
+FLOW = {"name": "q", "type": "CHATFLOW", "flowData": '{"nodes":[],"edges":[]}'}
+ASSISTANT = {"details": json.dumps({"name": "Helpdesk"}), "credential": str(uuid.uuid4()), "type": "CUSTOM"}
+EMPTY_CRITERIA = ("Error: upsertHistoryServices.patchDeleteUpsertHistory - Empty criteria(s) are not allowed "
+                  "for the delete method.")
+
+
+@asynccontextmanager
+async def _mock(spec: Spec, quirks: str) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    app: Any = create_app(mock_settings(fast=True, quirks=quirks), spec=spec)
+    async with asgi_client(app) as client:
+        yield app, client
+
+
+def _record(app: Any, owner: str) -> str:
+    """An upsert history record under ``owner`` (inserted directly, as a vector upsert would)."""
+    row = {"id": str(uuid.uuid4()), "chatflowid": owner, "date": "2026-01-01T10:00:00.000Z",
+           "result": json.dumps({"numAdded": 1}), "flowData": json.dumps({"nodes": [], "edges": []})}
+    app.state.mock.db.insert("upsert_history", row)
+    return str(row["id"])
+
+
+async def test_30_lists_upsert_history_of_any_id(spec: Spec, expect_error: Any) -> None:
+    """`upsert-history-unchecked`: 3.0 and 2.2 answer 200 `[]` for an unknown or malformed id; 3.1 404 / 400."""
+    for quirks in ("flowise-3.0", "flowise-2.2"):
+        async with _mock(spec, quirks) as (app, client):
+            for owner in (MISSING, "not-a-uuid"):
+                listed = await client.get(f"/upsert-history/{owner}", headers=ADMIN)
+                assert (listed.status_code, listed.json()) == (200, []), (quirks, owner, listed.text)
+            stray = str(uuid.uuid4())  # records under an id no chatflow has are listed too
+            recorded = _record(app, stray)
+            listed = await client.get(f"/upsert-history/{stray}", headers=ADMIN)
+            assert [row["id"] for row in listed.json()] == [recorded]
+    async with _mock(spec, "flowise-3.1") as (_, newest):
+        unknown = await newest.get(f"/upsert-history/{MISSING}", headers=ADMIN)
+        assert "not found in workspace" in expect_error(unknown, 404)
+        assert (await newest.get("/upsert-history/not-a-uuid", headers=ADMIN)).status_code == 400
+
+
+async def test_30_deletes_upsert_history_as_typeorm_does(spec: Spec, expect_error: Any) -> None:
+    """`upsert-history-unchecked`: `ids` goes to TypeORM's `delete` as sent on 3.0 and 2.2."""
+    for quirks in ("flowise-3.0", "flowise-2.2"):
+        async with _mock(spec, quirks) as (app, client):
+            flow = (await client.post("/chatflows", headers=ADMIN, json=FLOW)).json()["id"]
+            first, second, _third = (_record(app, flow) for _ in range(3))
+
+            async def delete(body: Any) -> httpx.Response:
+                return await client.patch("/upsert-history", headers=ADMIN, json=body)
+
+            unknown = await delete({"ids": [MISSING, str(uuid.uuid4())]})
+            assert (unknown.status_code, unknown.json()) == (200, {"raw": [], "affected": 0})
+            mixed = await delete({"ids": [first, MISSING]})
+            assert mixed.json() == {"raw": [], "affected": 1}  # the ids that exist go, the others count for nothing
+            assert (await delete({"ids": second})).json() == {"raw": [], "affected": 1}  # one id, not a list
+            number = await delete({"ids": 12345})
+            assert (number.status_code, number.json()) == (200, {"raw": [], "affected": 0})
+            for body in ({}, {"ids": []}, {"ids": ""}, {"ids": None}, {"ids": True}, {"ids": [first, {"id": first}]}):
+                assert expect_error(await delete(body), 500) == EMPTY_CRITERIA, (quirks, body)
+            assert expect_error(await client.patch("/upsert-history", headers=ADMIN), 500) == EMPTY_CRITERIA
+            assert 'Property "nope" was not found' in expect_error(await delete({"ids": {"nope": 1}}), 500)
+            by_owner = await delete({"ids": {"chatflowid": flow}})  # an object is a `where`
+            assert by_owner.json() == {"raw": [], "affected": 1}
+            assert (await client.get(f"/upsert-history/{flow}", headers=ADMIN)).json() == []
+    async with _mock(spec, "flowise-3.1") as (_, newest):
+        missing = await newest.patch("/upsert-history", headers=ADMIN, json={"ids": [MISSING]})
+        assert "not found" in expect_error(missing, 404)
+        assert "ids are required" in expect_error(await newest.patch("/upsert-history", headers=ADMIN, json={}), 400)
+
+
+async def test_30_saves_an_assistant_s_details_as_sent(spec: Spec, expect_error: Any) -> None:
+    """3.0 and 2.2 save a CUSTOM assistant's `details` unchecked (200, the number echoed); 3.1 wants a name."""
+    for quirks in ("flowise-3.0", "flowise-2.2", "flowise-3.1"):
+        async with _mock(spec, quirks) as (_, client):
+            created = await client.post("/assistants", headers=ADMIN, json=ASSISTANT)
+            assert created.status_code == 200, created.text
+            path = f"/assistants/{created.json()['id']}"
+            updated = await client.put(path, headers=ADMIN, json={"details": 12345})
+            if quirks == "flowise-3.1":
+                assert expect_error(updated, 500) == ("Error: assistantsService.updateAssistant - Details must "
+                                                      "include a name field")
+                continue
+            assert (updated.status_code, updated.json()["details"]) == (200, 12345), (quirks, updated.text)
+            unparsed = await client.put(path, headers=ADMIN, json={"details": "not json"})
+            assert (unparsed.status_code, unparsed.json()["details"]) == (200, "not json")
+
+
+async def test_30_model_metadata_has_no_costs_and_a_condition_agent_no_usage(spec: Spec) -> None:
+    """3.0.13's LLM node answers LangChain's three token counts and no `model_provider`; its Condition Agent
+    reports no usage at all. 3.1 adds token details, costs, the provider and the Condition Agent's usage."""
+    from test_agentflow_condition_agent import triage_flow
+    from test_prediction import LLM_AGENTFLOW, create_flow
+
+    for quirks in ("flowise-3.0", "flowise-3.1"):
+        async with _mock(spec, quirks) as (_, client):
+            llm = await create_flow(client, LLM_AGENTFLOW, "AGENTFLOW")
+            output = (await client.post(f"/prediction/{llm}", json={"question": "hi"})).json()[
+                "agentFlowExecutedData"][-1]["data"]["output"]
+            triage = await create_flow(client, triage_flow(), "AGENTFLOW")
+            chose = (await client.post(f"/prediction/{triage}", json={"question": "a refund"})).json()[
+                "agentFlowExecutedData"][1]["data"]["output"]
+            if quirks == "flowise-3.0":
+                assert list(output["usageMetadata"]) == ["input_tokens", "output_tokens", "total_tokens"]
+                assert "model_provider" not in output["responseMetadata"]
+                assert output["responseMetadata"]["model_name"]
+                assert list(chose) == ["conditions", "content", "timeMetadata"]
+            else:
+                assert {"input_token_details", "total_cost", "base_input_cost"} <= set(output["usageMetadata"])
+                assert output["responseMetadata"]["model_provider"] == "openai"
+                assert {"usageMetadata", "responseMetadata"} <= set(chose)
+
+
+async def test_30_a_called_flow_s_error_fails_the_run(spec: Spec, expect_error: Any) -> None:
+    """On 3.0 and 2.2 an Execute Flow node posts with plain axios, which throws on a 404: the prediction
+    answers 500; 3.1 takes the error body as the node's answer (wire change execute-flow-error-is-the-answer)."""
+    from test_agentflow_execute_flow import caller
+    from test_prediction import create_flow
+
+    missing = "00000000-0000-4000-8000-00000000dead"
+    for quirks in ("flowise-3.0", "flowise-3.1"):
+        async with _mock(spec, quirks) as (_, client):
+            flow_id = await create_flow(client, caller(missing), "AGENTFLOW")
+            answer = await client.post(f"/prediction/{flow_id}", json={"question": "hi"})
+            if quirks == "flowise-3.1":
+                assert answer.status_code == 200 and json.loads(answer.json()["text"])["statusCode"] == 404
+            else:
+                assert expect_error(answer, 500) == ("Error: predictionsServices.buildChatflow - AxiosError: "
+                                                     "Request failed with status code 404")
+                stream = await client.post(f"/prediction/{flow_id}", json={"question": "hi", "streaming": True})
+                assert ('data:{"event":"error","data":"Error: predictionsServices.buildChatflow - AxiosError: '
+                        'Request failed with status code 404"}') in stream.text
