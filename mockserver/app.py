@@ -176,6 +176,10 @@ class Pipeline:
                     {"statusCode": 405, "success": False,
                      "message": f"Method {request.method} is not allowed on {API_PREFIX}{template}", "stack": {}},
                     status_code=405, headers={"Allow": ", ".join(sorted(methods))})
+            if versions.absent(self.settings, op.operation_id):  # no such route on the quirks' line
+                if identity is None and versions.public(self.settings, request.scope["path"]) is not True:
+                    raise GateUnauthorizedError()
+                return self.unknown_route(request)
             if identity is None and not op.public and versions.public(self.settings, request.scope["path"]) is not True \
                     and not quirks.applies(self.settings, op, "leads-get-workspace-404"):  # 3.1 lists it as public
                 # A route under a public prefix that the spec still protects (e.g. GET /leads/{id}).

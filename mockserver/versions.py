@@ -15,8 +15,8 @@ from typing import Any
 
 from mockserver.settings import MockSettings
 
-__all__ = ["ADDED", "LINES", "PUBLIC_ON", "called_flow_error_fails", "has_permissions", "older_than", "public", "shape",
-           "stream"]
+__all__ = ["ABSENT_ON", "ADDED", "CHANGES", "LINES", "PUBLIC_ON", "absent", "has", "has_permissions", "older_than",
+           "public", "shape", "stream"]
 
 #: The release lines of the quirks sets, oldest first.
 LINES = ("2.2", "3.0", "3.1")
@@ -48,6 +48,10 @@ def _model_response(item: dict[str, Any]) -> bool:
     return "finish_reason" in item and "model_name" in item
 
 
+def _chatbot_config(item: dict[str, Any]) -> bool:
+    return "uploads" in item and "isTTSEnabled" in item
+
+
 def _condition_agent_output(item: dict[str, Any]) -> bool:
     return "conditions" in item and "usageMetadata" in item
 
@@ -75,6 +79,9 @@ ADDED: tuple[tuple[str, str, Recognise, tuple[str, ...]], ...] = (
     ("3.0", "any entity", _entity, ("workspaceId",)),
     ("3.0", "chatflow", _chatflow, ("textToSpeech",)),
     ("3.0", "chat message", _chat_message, ("execution", "executionId")),
+    # The widget's configuration: 2.2.8 answers the chatbotConfig keys and `uploads` only (wire change
+    # chatbot-config-flow-data; services/chatflows/index.ts getSinglePublicChatbotConfig at 2.2.8).
+    ("3.0", "chatbot config", _chatbot_config, ("flowData", "isTTSEnabled")),
 )
 
 
@@ -123,15 +130,44 @@ def stream(settings: MockSettings, body: AsyncIterable[bytes]) -> AsyncIterator[
     return rewritten()
 
 
-def called_flow_error_fails(settings: MockSettings) -> bool:
-    """Does an Execute Flow node fail the run when the flow it calls answers an error status?
+#: Behaviours a release line changed (the ids of conformance/wire_changes.toml) → the first line that
+#: behaves the new way; an older line's quirks keep the old way (``has``).
+CHANGES: dict[str, str] = {
+    # 3.1's Execute Flow posts with `secureAxiosRequest`, which accepts every status, so a called flow's
+    # error body becomes the node's answer; 3.0 and 2.2 post with plain axios, which throws on a status of
+    # 400 or more: the node fails with `AxiosError: Request failed with status code <status>`, and so does the
+    # prediction (flowise-components dist/nodes/agentflow/ExecuteFlow/ExecuteFlow.js at 3.0.13 and 3.1.4).
+    "execute-flow-error-is-the-answer": "3.1",
+    # 3.0.6 refuses a missing or unknown chatflow type (400 `Invalid Chatflow Type`); 2.2 saves any
+    # (packages/server/src/controllers/chatflows/index.ts at flowise@2.2.8 and 3.0.13).
+    "chatflow-type-checked": "3.0",
+    # A non-public chatflow on `GET /public-chatflows/{id}`: 3.x's controller answers 401
+    # `{"message":"Unauthorized"}` itself; 2.2's service throws, and the error handler answers its body
+    # `{statusCode, success, message, stack}` (services/chatflows/index.ts getSinglePublicChatflow at 2.2.8).
+    "public-chatflow-refusal-body": "3.0",
+}
 
-    3.0 and 2.2 post to the called flow with plain axios, which throws on a status of 400 or more: the node
-    fails with ``AxiosError: Request failed with status code <status>`` and so does the prediction. 3.1's
-    ``secureAxiosRequest`` accepts every status, and the error body becomes the node's answer
-    (wire change ``execute-flow-error-is-the-answer``; flowise-components
-    dist/nodes/agentflow/ExecuteFlow/ExecuteFlow.js at 3.0.13 and 3.1.4)."""
-    return older_than(settings, "3.1")
+#: Operations a line does not have (no route of its router matches): answered as any unknown route is, the
+#: UI's index.html with a key. 2.2 has no executions (wire change `agentflows-v2`) and no `has-changed`
+#: (packages/server/src/routes/chatflows/index.ts and routes/index.ts at flowise@2.2.8).
+ABSENT_ON: dict[str, tuple[str, ...]] = {
+    "checkIfChatflowHasChanged": ("2.2",),
+    "getAllExecutions": ("2.2",),
+    "deleteExecutions": ("2.2",),
+    "getExecutionById": ("2.2",),
+    "updateExecution": ("2.2",),
+    "deleteExecution": ("2.2",),
+}
+
+
+def has(settings: MockSettings, change: str) -> bool:
+    """Does the quirks' line behave the way wire change ``change`` brought? (True without quirks.)"""
+    return not older_than(settings, CHANGES[change])
+
+
+def absent(settings: MockSettings, operation_id: str) -> bool:
+    """Has the quirks' line no route for ``operation_id``?"""
+    return settings.quirks_line is not None and settings.quirks_line in ABSENT_ON.get(operation_id, ())
 
 
 def has_permissions(settings: MockSettings) -> bool:

@@ -146,3 +146,82 @@ async def test_30_a_called_flow_s_error_fails_the_run(spec: Spec, expect_error: 
                 stream = await client.post(f"/prediction/{flow_id}", json={"question": "hi", "streaming": True})
                 assert ('data:{"event":"error","data":"Error: predictionsServices.buildChatflow - AxiosError: '
                         'Request failed with status code 404"}') in stream.text
+
+
+def test_every_line_change_the_mock_keeps_is_a_catalogued_wire_change() -> None:
+    """versions.CHANGES names wire changes of conformance/wire_changes.toml, with the same first line."""
+    import tomllib
+    from pathlib import Path
+
+    from mockserver import versions
+
+    catalogue = tomllib.loads((Path(__file__).parents[2] / "conformance" / "wire_changes.toml").read_text())
+    since = {change["id"]: change["since"] for change in catalogue["change"]}
+    assert {change: since.get(change) for change in versions.CHANGES} == versions.CHANGES
+    assert {"chatflow-has-changed", "agentflows-v2", "model-usage-details", "chatbot-config-flow-data"} <= set(since)
+
+
+async def test_22_has_no_has_changed_route_and_no_executions(spec: Spec) -> None:
+    """2.2 has neither route: with a key, the UI's index.html, as any unknown route; without one, 401."""
+    stamp = "2020-01-01T00:00:00.000Z"
+    for quirks in ("flowise-2.2", "flowise-3.0"):
+        async with _mock(spec, quirks) as (_, client):
+            flow = (await client.post("/chatflows", headers=ADMIN, json=FLOW)).json()["id"]
+            changed = await client.get(f"/chatflows/has-changed/{flow}/{stamp}", headers=ADMIN)
+            executions = await client.get("/executions", headers=ADMIN)
+            anonymous = await client.get(f"/chatflows/has-changed/{flow}/{stamp}")
+            assert anonymous.status_code == 401
+            if quirks == "flowise-2.2":
+                for answer in (changed, executions):
+                    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+            else:
+                assert changed.json() == {"hasChanged": True}
+                assert executions.headers["content-type"].startswith("application/json")
+
+
+async def test_22_saves_a_chatflow_of_any_type(spec: Spec, expect_error: Any) -> None:
+    """2.2 checks no type; it parses flowData first, so a create without one is its 500."""
+    async with _mock(spec, "flowise-2.2") as (_, client):
+        missing = await client.post("/chatflows", headers=ADMIN, json={"name": "no type"})
+        assert expect_error(missing, 500) == 'Error: chatflowsService.saveChatflow - "undefined" is not valid JSON'
+        odd = await client.post("/chatflows", headers=ADMIN, json={**FLOW, "type": "SOMETHING"})
+        assert (odd.status_code, odd.json()["type"]) == (200, "SOMETHING")
+        renamed = await client.put(f"/chatflows/{odd.json()['id']}", headers=ADMIN, json={"type": "OTHER"})
+        assert renamed.json()["type"] == "OTHER"
+    async with _mock(spec, "flowise-3.0") as (_, client):
+        refused = await client.post("/chatflows", headers=ADMIN, json={"name": "no type"})
+        assert expect_error(refused, 400) == "Invalid Chatflow Type"
+
+
+async def test_22_widget_routes(spec: Spec, expect_error: Any) -> None:
+    """2.2: an agentflow cannot stream (agentflows-missing), the chatbot config has no flowData or TTS flag,
+    and a chatflow that is not public is refused with the error handler's body."""
+    from test_prediction import DIRECT_REPLY, create_flow
+
+    for quirks in ("flowise-2.2", "flowise-3.0"):
+        async with _mock(spec, quirks) as (_, client):
+            flow = await create_flow(client, DIRECT_REPLY, "AGENTFLOW")
+            streaming = await client.get(f"/chatflows-streaming/{flow}")
+            config = (await client.get(f"/public-chatbotConfig/{flow}")).json()
+            private = await client.get(f"/public-chatflows/{flow}")
+            if quirks == "flowise-2.2":
+                assert expect_error(streaming, 500) == ("Error: chatflowsService.checkIfChatflowIsValidForStreaming"
+                                                        " - Ending node must be either a Chain or Agent or Engine")
+                assert list(config) == ["uploads"]
+                assert expect_error(private, 401) == "Unauthorized"
+            else:
+                assert streaming.json() == {"isStreaming": True}
+                assert list(config) == ["uploads", "flowData", "isTTSEnabled"]
+                assert (private.status_code, private.json()) == (401, {"message": "Unauthorized"})
+
+
+async def test_22_wraps_an_unknown_or_malformed_prediction_id(spec: Spec, expect_error: Any) -> None:
+    """2.2 looks any id up as sent and wraps the miss: 500 (missing-id-500, malformed-id-accepted on 2.2)."""
+    async with _mock(spec, "flowise-2.2") as (_, client):
+        for flow in (MISSING, "not-a-uuid"):
+            answer = await client.post(f"/prediction/{flow}", json={"question": "hi"})
+            assert expect_error(answer, 500) == (f"Error: chatflowsService.getChatflowById - Chatflow {flow} not "
+                                                 "found in the database!")
+    async with _mock(spec, "flowise-3.0") as (_, client):
+        assert (await client.post(f"/prediction/{MISSING}", json={"question": "hi"})).status_code == 404
+        assert (await client.post("/prediction/not-a-uuid", json={"question": "hi"})).status_code == 400
