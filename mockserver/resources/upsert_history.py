@@ -91,7 +91,8 @@ def _typeorm_delete(call: Call, criteria: Any) -> dict[str, Any]:
     wheres = criteria if isinstance(criteria, list) else [criteria]
     if not wheres or any(not isinstance(where, dict) or not where for where in wheres):
         raise empty  # a boolean, an empty object, or a list mixing ids and objects renders no predicate
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[str] = []
     for where in wheres:
         for key, value in where.items():
             if key not in _COLUMNS:
