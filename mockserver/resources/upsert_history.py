@@ -6,9 +6,9 @@ store's upsert), so the listing accepts either; anything else is 404, as the con
 the service (docs/resources.md#upsert-history). The delete route is ``PATCH /upsert-history`` with
 ``{"ids": [...]}``: the upstream documentation's ``PATCH /upsert-history/{id}`` does not exist.
 
-Under ``--quirks flowise-3.0`` / ``flowise-2.2`` (``upsert-history-unchecked``) neither route checks
-anything, as those lines' controllers and service do: the listing answers the records stored under any
-id, and the delete hands ``ids`` to TypeORM's ``delete`` as sent (``_typeorm_delete``).
+Under ``--quirks flowise-3.0`` / ``flowise-2.2`` neither route checks anything, as those lines' controllers
+and service do: the listing answers the records stored under any id (``unknown-owner-empty-list``), and the
+delete hands ``ids`` to TypeORM's ``delete`` as sent (``delete-missing-200`` there; ``_typeorm_delete``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _stamp(value: str) -> str:
 @operation("getAllUpsertHistory")
 async def get_all_upsert_history(call: Call) -> list[dict[str, Any]]:
     owner = call.path["id"]
-    known = True if active(call, "upsert-history-unchecked") else call.db.one("SELECT id FROM chat_flow WHERE id = ? AND workspaceId = ?", (owner, call.workspace_id)) or \
+    known = True if active(call, "unknown-owner-empty-list") else call.db.one("SELECT id FROM chat_flow WHERE id = ? AND workspaceId = ?", (owner, call.workspace_id)) or \
         call.db.one("SELECT id FROM document_store WHERE id = ? AND workspaceId = ?", (owner, call.workspace_id))
     if known is None:
         # Flowise checks this in the controller, outside the service's 500 wrapper: 404 there too.
@@ -108,7 +108,7 @@ def _typeorm_delete(call: Call, criteria: Any) -> dict[str, Any]:
 
 @operation("patchDeleteUpsertHistory")
 async def patch_delete_upsert_history(call: Call) -> dict[str, Any]:
-    if active(call, "upsert-history-unchecked"):
+    if active(call, "delete-missing-200"):  # 3.0 and 2.2: TypeORM's delete, unchecked
         return _typeorm_delete(call, (call.body or {}).get("ids") if isinstance(call.body, dict) else None)
     ids = list(dict.fromkeys((call.body or {}).get("ids") or []))
     if not ids:

@@ -39,7 +39,7 @@ def _record(app: Any, owner: str) -> str:
 
 
 async def test_30_lists_upsert_history_of_any_id(spec: Spec, expect_error: Any) -> None:
-    """`upsert-history-unchecked`: 3.0 and 2.2 answer 200 `[]` for an unknown or malformed id; 3.1 404 / 400."""
+    """`unknown-owner-empty-list`: 3.0 and 2.2 answer 200 `[]` for an unknown or malformed id; 3.1 404 / 400."""
     for quirks in ("flowise-3.0", "flowise-2.2"):
         async with _mock(spec, quirks) as (app, client):
             for owner in (MISSING, "not-a-uuid"):
@@ -56,7 +56,7 @@ async def test_30_lists_upsert_history_of_any_id(spec: Spec, expect_error: Any) 
 
 
 async def test_30_deletes_upsert_history_as_typeorm_does(spec: Spec, expect_error: Any) -> None:
-    """`upsert-history-unchecked`: `ids` goes to TypeORM's `delete` as sent on 3.0 and 2.2."""
+    """`delete-missing-200` on 3.0 and 2.2: `ids` goes to TypeORM's `delete` as sent."""
     for quirks in ("flowise-3.0", "flowise-2.2"):
         async with _mock(spec, quirks) as (app, client):
             flow = (await client.post("/chatflows", headers=ADMIN, json=FLOW)).json()["id"]
