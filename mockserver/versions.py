@@ -145,6 +145,10 @@ CHANGES: dict[str, str] = {
     # `{"message":"Unauthorized"}` itself; 2.2's service throws, and the error handler answers its body
     # `{statusCode, success, message, stack}` (services/chatflows/index.ts getSinglePublicChatflow at 2.2.8).
     "public-chatflow-refusal-body": "3.0",
+    # An attachment upload to a chatflow without full file upload enabled: 3.x refuses it (400 `File upload
+    # is not enabled for this chatflow`, wrapped into a 500); 2.2 has no such check and answers what the
+    # loader read (`[]` without files) (packages/server/src/utils/createAttachment.ts at 2.2.8 and 3.0.13).
+    "attachment-upload-enabled-checked": "3.0",
 }
 
 #: Operations a line does not have (no route of its router matches): answered as any unknown route is, the
@@ -157,6 +161,7 @@ ABSENT_ON: dict[str, tuple[str, ...]] = {
     "getExecutionById": ("2.2",),
     "updateExecution": ("2.2",),
     "deleteExecution": ("2.2",),
+    "getPublicExecutionById": ("2.2",),  # not on 2.2's public list either: 401 without a valid key
 }
 
 
