@@ -225,3 +225,98 @@ async def test_22_wraps_an_unknown_or_malformed_prediction_id(spec: Spec, expect
     async with _mock(spec, "flowise-3.0") as (_, client):
         assert (await client.post(f"/prediction/{MISSING}", json={"question": "hi"})).status_code == 404
         assert (await client.post("/prediction/not-a-uuid", json={"question": "hi"})).status_code == 400
+
+
+async def test_22_looks_malformed_and_unknown_chatflow_ids_up(spec: Spec, expect_error: Any) -> None:
+    """2.2 checks no UUID on the chatflow routes and wraps the miss (missing-id-500, malformed-id-accepted on
+    2.2); its chat message list checks no chatflow at all (unknown-owner-empty-list)."""
+    for quirks in ("flowise-2.2", "flowise-3.0"):
+        async with _mock(spec, quirks) as (_, client):
+            for flow in (MISSING, "not-a-uuid"):
+                got = await client.get(f"/chatflows/{flow}", headers=ADMIN)
+                public = await client.get(f"/public-chatflows/{flow}")
+                listed = await client.get(f"/chatmessage/{flow}", headers=ADMIN)
+                changed = await client.put(f"/chatflows/{flow}", headers=ADMIN, json={"name": "x"})
+                cleared = await client.delete(f"/chatmessage/{flow}", headers=ADMIN)
+                if quirks == "flowise-2.2":
+                    assert (changed.status_code, cleared.status_code) == (500, 500)
+                    assert expect_error(got, 500) == (f"Error: chatflowsService.getChatflowById - Chatflow {flow} "
+                                                      "not found in the database!")
+                    assert expect_error(public, 500) == (f"Error: chatflowsService.getSinglePublicChatflow - "
+                                                         f"Chatflow {flow} not found")
+                    assert (listed.status_code, listed.json()) == (200, [])
+                else:
+                    malformed = flow == "not-a-uuid"
+                    assert changed.status_code == (400 if malformed else 404)
+                    assert cleared.status_code == (400 if malformed else 404)
+                    assert got.status_code == (400 if malformed else 404)
+                    assert public.status_code == (400 if malformed else 404)
+                    assert listed.status_code == 500  # 3.0's workspace check finds nothing (missing-id-500)
+
+
+async def test_22_wraps_every_vector_upsert_failure(spec: Spec, expect_error: Any) -> None:
+    """2.2's vector service wraps every error into a 500; 3.x answers the 404 (and 415 for another media type)."""
+    from test_prediction import MEMORY_FLOW, create_flow
+
+    for quirks in ("flowise-2.2", "flowise-3.0"):
+        async with _mock(spec, quirks) as (_, client):
+            flow = await create_flow(client, MEMORY_FLOW)  # no vector store in it
+            answers = [await client.post(f"/vector/upsert/{target}", headers=ADMIN, json={})
+                       for target in (MISSING, flow)]
+            answers.append(await client.post(f"/vector/upsert/{flow}", headers=ADMIN, json={"stopNodeId": 12345}))
+            answers.append(await client.post(f"/vector/upsert/{flow}", content=b"{}",
+                                             headers={**ADMIN, "content-type": "text/plain"}))
+            if quirks == "flowise-2.2":
+                assert [answer.status_code for answer in answers] == [500, 500, 500, 500]
+                assert expect_error(answers[1], 500) == "Error: vectorsService.upsertVector - No vector node found"
+            else:
+                assert [answer.status_code for answer in answers] == [404, 404, 400, 415]
+
+
+async def test_22_has_no_public_executions_and_no_attachment_upload_check(spec: Spec, expect_error: Any) -> None:
+    from test_prediction import DIRECT_REPLY, create_flow
+
+    execution = f"/public-executions/{MISSING}"
+    for quirks in ("flowise-2.2", "flowise-3.0"):
+        async with _mock(spec, quirks) as (_, client):
+            flow = await create_flow(client, DIRECT_REPLY)
+            attached = await client.post(f"/attachments/{flow}/{uuid.uuid4()}", files=[])
+            anonymous = await client.get(execution)
+            if quirks == "flowise-2.2":
+                assert (anonymous.status_code, anonymous.json()) == (401, {"error": "Unauthorized Access"})
+                keyed = await client.get(execution, headers=ADMIN)
+                assert keyed.headers["content-type"].startswith("text/html")
+                assert (attached.status_code, attached.json()) == (200, [])
+            else:
+                assert "not found" in expect_error(anonymous, 500)
+                assert "File upload is not enabled" in expect_error(attached, 500)
+
+
+async def test_an_unconfigured_store_cannot_be_queried_or_emptied_under_quirks(spec: Spec, expect_error: Any) -> None:
+    """Flowise needs a store's embedding and vector store configs (and a record manager to delete); the
+    mock's stores default to its own, so only under quirks does a store without them fail, as Flowise's."""
+    for quirks in ("flowise-2.2", "flowise-3.1", None):
+        settings = mock_settings(fast=True, **({"quirks": quirks} if quirks else {}))
+        app: Any = create_app(settings, spec=spec)
+        async with asgi_client(app) as client:
+            store = (await client.post("/document-store/store", headers=ADMIN, json={"name": "s"})).json()["id"]
+            query = await client.post("/document-store/vectorstore/query", headers=ADMIN,
+                                      json={"storeId": store, "query": "what?"})
+            emptied = await client.delete(f"/document-store/vectorstore/{store}", headers=ADMIN)
+            if quirks is None:
+                assert (query.status_code, emptied.status_code) == (200, 200)
+            else:
+                assert expect_error(query, 500) == (f"Error: documentStoreServices.queryVectorStore - Embedding for "
+                                                    f"{store} is not configured")
+                assert expect_error(emptied, 500) == ("Error: documentStoreServices.deleteVectorStoreFromStore - "
+                                                      f"Embedding for Document store {store} not found")
+
+
+async def test_22_ignores_a_chunk_overlap_of_0(spec: Spec, expect_error: Any) -> None:
+    """chunk-overlap-zero-ignored holds on 2.2 too: LangChain's default overlap of 200 meets a chunkSize of 60."""
+    from test_document_store import preview_body
+
+    async with _mock(spec, "flowise-2.2") as (_, client):
+        store = (await client.post("/document-store/store", headers=ADMIN, json={"name": "s"})).json()["id"]
+        preview = await client.post("/document-store/loader/preview", headers=ADMIN, json=preview_body(storeId=store))
+        assert "Cannot have chunkOverlap >= chunkSize" in expect_error(preview, 500)
