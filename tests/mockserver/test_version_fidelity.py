@@ -1,5 +1,5 @@
 """What the reference harness found an older release line doing differently, as ``--quirks flowise-3.0`` /
-``flowise-2.2`` reproduce it (conformance/reference/README.md, "Remaining differences"); each test also
+``flowise-2.2`` reproduce it (conformance/reference/README.md, "Remaining differences (3.0.13, 2.2.8)"); each test also
 holds the newer line, or the contract, to its own answer, so a quirk that leaks shows."""
 
 from __future__ import annotations
