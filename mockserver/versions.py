@@ -1,11 +1,13 @@
-"""What an older Flowise release line leaves out of its answers, for ``--quirks flowise-3.0`` / ``flowise-2.2``.
+"""How an older Flowise release line answers otherwise, for ``--quirks flowise-3.0`` / ``flowise-2.2``.
 
 The mock's entities are Flowise 3.1's. An older line answers the same operations with fewer fields: the
 columns and keys a later release added do not exist there. Each entry below was seen missing on the
 real release by the reference harness (``python -m conformance.reference --flowise-version 3.0.13``,
 fidelity report), and is applied only under a quirks set of an older line; the contract (no quirks)
 and ``--quirks flowise-3.1`` keep every field. Defects that differ by line are the spec's
-``x-flowise-upstream`` notes with ``versions`` (``quirks.py``); this module holds only the shapes.
+``x-flowise-upstream`` notes with ``versions`` (``quirks.py``); this module holds what the contract itself
+changed between lines (conformance/wire_changes.toml): the shapes, the public routes, the routes a line
+lacks (``ABSENT_ON``) and the behaviours a later line brought (``CHANGES``, by wire change id).
 """
 
 from __future__ import annotations
