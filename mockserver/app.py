@@ -177,6 +177,11 @@ class Pipeline:
                     {"statusCode": 405, "success": False,
                      "message": f"Method {request.method} is not allowed on {API_PREFIX}{template}", "stack": {}},
                     status_code=405, headers={"Allow": ", ".join(sorted(methods))})
+            if versions.absent(self.settings, op.operation_id):  # no such route on the quirks' line
+                if identity is None and versions.public(self.settings, request.scope["path"]) is not True \
+                        and self.keys.identify(key_from_header(request.headers.get("authorization"))) is None:
+                    raise GateUnauthorizedError()  # the gate runs first (a spec-public path is not public there)
+                return self.unknown_route(request)
             if identity is None and not op.public and versions.public(self.settings, request.scope["path"]) is not True \
                     and not quirks.applies(self.settings, op, "leads-get-workspace-404"):  # 3.1 lists it as public
                 # A route under a public prefix that the spec still protects (e.g. GET /leads/{id}).

@@ -270,10 +270,17 @@ def _wrong_value(schema: Mapping[str, Any]) -> Any:
 
 # -- the matrix ------------------------------------------------------------------------------------------
 
+#: The chatflow every operation's setup creates: a Direct Reply agentflow; on a line without agentflows (2.2,
+#: whose predictions of one fail) the ChatOpenAI + Buffer Memory + Conversation Chain chatflow on the mock LLM.
+_CASE_FLOW = ("$direct_flow_data", "AGENTFLOW")
+_CASE_FLOW_BY_LINE = {"2.2": ("$llm_flow_data", "CHATFLOW")}
+
+
 class _Builder:
-    def __init__(self, op: OperationInfo, producers: Mapping[str, OperationInfo]) -> None:
+    def __init__(self, op: OperationInfo, producers: Mapping[str, OperationInfo], line: str | None = None) -> None:
         self.op = op
         self.producers = producers
+        self.flow_data, self.flow_type = _CASE_FLOW_BY_LINE.get(line or "", _CASE_FLOW)
 
     def step(self, case: str, *, name: str | None = None, path: str | None = None, auth: str | None = None,
              body: Any = None, raw: str | None = None, headers: Mapping[str, str] | None = None,
@@ -333,7 +340,7 @@ class _Builder:
             body = _substitute(op, producer.example)
             capture = "id"
             if kind == "chatflow":
-                body = {**body, "name": f"case-{op.operation_id}", "flowData": "$direct_flow_data", "type": "AGENTFLOW"}
+                body = {**body, "name": f"case-{op.operation_id}", "flowData": self.flow_data, "type": self.flow_type}
             elif kind == "apikey":
                 body = {**body, "keyName": f"case-{op.operation_id}"}
                 capture = f"[keyName=case-{op.operation_id}].id"
@@ -434,7 +441,7 @@ def build_matrix(document: dict[str, Any] | None = None, *, line: str | None = "
     producers = {op.operation_id: op for op in ops}
     matrix: list[Case] = []
     for op in ops:
-        builder = _Builder(op, producers)
+        builder = _Builder(op, producers, line)
         setup = builder.setup()
         if setup:
             matrix.append(Case(op.operation_id, "setup", tuple(setup)))

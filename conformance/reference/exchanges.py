@@ -688,6 +688,8 @@ SCRIPT: list[Step] = [
         {"name": "fidelity-store", "description": "a fidelity store"},
         {"description": "renamed"},
         ops=("createDocumentStore", "getAllDocumentStores", "getDocumentStoreById", "updateDocumentStore", "deleteDocumentStore"),
+        get_missing=("missing-id-500",),  # 3.0 and 2.2 wrap the 404 into a 500; 3.1 answers it
+        put_missing=("missing-id-500",),
         delete_missing=("missing-id-500",),
     ),
     *_crud(

@@ -310,7 +310,7 @@ def _fidelity(
         deviation: ("confirmed" if status["confirmed"] else "not shown") for deviation, status in fidelity.deviation_status().items()
     }
     paths = write_fidelity(fidelity, out)
-    if cases and release.agentflows:  # the matrix's chatflows are Direct Reply agentflows
+    if cases:  # on a line without agentflows its chatflows are the Conversation Chain (cases.py)
         paths.update(run_case_matrix(targets, line=release.line, directory=out / "cases",
                                      seconds=measure.seconds, facts=measure.facts))
     return paths

@@ -73,5 +73,7 @@ def prepare_target(
         "rate_limited": flows.rate_limited,
         "credential_id": credential_id,
         "direct_flow_data": flow_data("direct_reply"),
+        # the case matrix's chatflow on a line without agentflows (cases.py)
+        "llm_flow_data": flow_data("chatflow_llm", basepath=llm_basepath, credential_id=credential_id),
     }
     return TargetContext(label=label, base_url=base_url, full_key=full_key, view_key=view_key, variables=variables)

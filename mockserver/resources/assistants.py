@@ -24,19 +24,23 @@ NOT_FOUND = "Assistant {id} not found"
 
 def _fields(body: dict[str, Any], call: Call | None = None, *, where: str = "") -> dict[str, Any]:
     """The writable fields; ``details`` must be a JSON string. Under quirks as Flowise: a CUSTOM create
-    stores it unparsed (``no-input-validation``), an update parses it and needs a name (``client-error-500``)."""
+    stores it unparsed (``no-input-validation``), an update parses it and needs a name (``client-error-500``,
+    3.1) or, on 3.0 and 2.2, stores it as sent too."""
     fields = {key: body[key] for key in WRITABLE if key in body}
     if call is not None and "details" in fields and where.endswith("createAssistant") \
             and active(call, "no-input-validation"):
         return fields
     if call is not None and "details" in fields and where.endswith("updateAssistant") \
-            and active(call, "client-error-500"):
+            and active(call, "client-error-500"):  # 3.1 checks details
         try:
             parsed = json.loads(fields["details"]) if isinstance(fields["details"], str) else fields["details"]
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict) or not parsed.get("name"):
             raise FlowiseError(500, f"Error: {where} - Details must include a name field")
+    elif call is not None and "details" in fields and where.endswith("updateAssistant") \
+            and active(call, "no-input-validation"):  # 3.0 and 2.2 save it as sent
+        return fields
     if "details" in fields:
         try:
             json.loads(fields["details"])

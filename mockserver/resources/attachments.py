@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from mockserver import versions
 from mockserver.errors import FlowiseError
 from mockserver.operations import Call, operation
 from mockserver.quirks import active
@@ -101,7 +102,8 @@ async def create_attachment(call: Call) -> list[dict[str, Any]]:
     chatflow = records.get(call.db, "chat_flow", chatflow_id)
     if chatflow is None:
         raise missing(call, f"Chatflow {chatflow_id} not found", where=where)
-    if active(call, "client-error-500") and not _full_file_upload(chatflow):
+    if active(call, "client-error-500") and not _full_file_upload(chatflow) \
+            and versions.has(call.settings, "attachment-upload-enabled-checked"):
         raise FlowiseError(500, f"Error: {where} - File upload is not enabled for this chatflow")
     as_base64 = _wants_base64((call.body or {}).get("base64"))
     answers = []

@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from mockserver import quirks, versions
 from mockserver.errors import FlowiseError, TextError
 from mockserver.operations import Call, operation
 from mockserver.resources._flowdata import is_streaming, is_tts_enabled, public_flow_data, uploads_config
@@ -38,8 +39,9 @@ TYPES = ("CHATFLOW", "AGENTFLOW", "MULTIAGENT", "ASSISTANT")
 NOT_FOUND = "Chatflow {id} not found in the database!"
 
 
-def _fields(body: dict[str, Any]) -> dict[str, Any]:
-    if "type" in body and body["type"] not in TYPES:
+def _fields(body: dict[str, Any], call: Call | None = None) -> dict[str, Any]:
+    if "type" in body and body["type"] not in TYPES \
+            and (call is None or versions.has(call.settings, "chatflow-type-checked")):
         raise FlowiseError(400, "Invalid Chatflow Type")
     return {key: store_value(body[key], json_text=key in JSON_TEXT) for key in WRITABLE if key in body}
 
@@ -64,14 +66,20 @@ async def list_chatflows(call: Call) -> list[dict[str, Any]] | dict[str, Any]:
 
 @operation("createChatflow")
 async def create_chatflow(call: Call) -> dict[str, Any]:
-    """Flowise refuses a missing or unknown ``type`` with 400 ``Invalid Chatflow Type`` (3.0.6+)."""
+    """Flowise refuses a missing or unknown ``type`` with 400 ``Invalid Chatflow Type`` (3.0.6+). Under
+    ``--quirks flowise-2.2`` the type is not checked; 2.2 parses ``flowData`` first (``containsBase64File``),
+    so without it the save fails with the service's 500. (A missing type is then stored as the mock's
+    default, CHATFLOW, where 2.2 stores none.)"""
     body = call.body or {}
-    if body.get("type") not in TYPES:
-        raise FlowiseError(400, "Invalid Chatflow Type")
+    if versions.has(call.settings, "chatflow-type-checked"):
+        if body.get("type") not in TYPES:
+            raise FlowiseError(400, "Invalid Chatflow Type")
+    elif not isinstance(body.get("flowData"), str):
+        raise FlowiseError(500, 'Error: chatflowsService.saveChatflow - "undefined" is not valid JSON')
     for required in ("name", "flowData"):
         if body.get(required) is None:
             raise FlowiseError(400, f"Invalid request body /{required}: '{required}' is a required property")
-    saved = insert_entity(call, "chat_flow", _fields(body), body)
+    saved = insert_entity(call, "chat_flow", _fields(body, call), body)
     counter = "agentflow_created" if saved["type"] in ("AGENTFLOW", "MULTIAGENT") else "chatflow_created"
     call.state.metrics.count(counter)
     return _saved_json(saved)
@@ -86,7 +94,7 @@ async def get_chatflow_by_id(call: Call) -> dict[str, Any]:
 async def update_chatflow(call: Call) -> dict[str, Any]:
     """A partial update: only the fields sent change; ``updatedDate`` always moves forward."""
     row = _load(call, "chatflowsService.updateChatflow")
-    fields = _fields(call.body or {})
+    fields = _fields(call.body or {}, call)
     changed = any(row.get(name) != value for name, value in fields.items())
     saved = update_entity(call, "chat_flow", row, fields)
     # TypeORM's save() runs no UPDATE when nothing changed and answers the loaded entity, which lacks
@@ -139,6 +147,9 @@ async def check_if_chatflow_has_changed(call: Call) -> dict[str, bool]:
 @operation("checkIfChatflowIsValidForStreaming")
 async def check_if_chatflow_is_valid_for_streaming(call: Call) -> dict[str, bool]:
     row = _load_public(call, "chatflowsService.checkIfChatflowIsValidForStreaming")
+    if row.get("type") == "AGENTFLOW" and quirks.active(call, "agentflows-missing"):  # Flowise 2.2
+        raise FlowiseError(500, "Error: chatflowsService.checkIfChatflowIsValidForStreaming - "
+                                "Ending node must be either a Chain or Agent or Engine")
     return {"isStreaming": is_streaming(row)}
 
 
@@ -164,5 +175,7 @@ async def get_single_public_chatbot_config(call: Call) -> dict[str, Any]:
 async def get_single_public_chatflow(call: Call) -> dict[str, Any] | JSONResponse:
     row = _load_public(call, "chatflowsService.getSinglePublicChatflow")
     if not row.get("isPublic"):
+        if not versions.has(call.settings, "public-chatflow-refusal-body"):  # 2.2: the error handler's body
+            raise FlowiseError(401, "Unauthorized")
         return JSONResponse({"message": "Unauthorized"}, status_code=401)
     return chatflow_json(row)

@@ -86,6 +86,8 @@ def _filter(call: Call) -> MessageFilter:
 def _chatflow_id(call: Call, where: str) -> str:
     chatflow_id = str(call.path.get("id") or "")
     if records.get(call.db, "chat_flow", chatflow_id) is None:
+        if where.endswith("getAllChatMessages") and quirks.active(call, "unknown-owner-empty-list"):
+            return chatflow_id  # 2.2 checks no chatflow: nothing is listed
         if where.endswith("getAllChatMessages") and quirks.active(call, "missing-id-500"):
             raise FlowiseError(500, f"Error: {where} - Unauthorized access")  # its workspace check finds nothing
         raise quirks.not_found(call, f"Chatflow {chatflow_id} not found", where=where)

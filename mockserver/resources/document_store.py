@@ -286,9 +286,21 @@ async def refresh_document(call: Call) -> list[dict[str, Any]]:
     return results
 
 
+def _unconfigured(store: dict[str, Any], *columns: str) -> str | None:
+    """The first of the store's ``columns`` (``embeddingConfig``, ...) that holds no config, else None."""
+    return next((column for column in columns if not store.get(column)), None)
+
+
+_CONFIG_NAMES = {"embeddingConfig": "Embedding", "vectorStoreConfig": "Vector Store"}
+
+
 @operation("queryVectorStore")
 async def query_vector_store(call: Call) -> dict[str, Any]:
     store = _store(call, call.body["storeId"], where="queryVectorStore")
+    lacking = _unconfigured(store, "embeddingConfig", "vectorStoreConfig")
+    if lacking and quirks.active(call, "client-error-500"):  # the mock's stores default to its own; Flowise's not
+        raise FlowiseError(500, f"Error: {_SERVICE}.queryVectorStore - {_CONFIG_NAMES[lacking]} for {store['id']} "
+                                "is not configured")
     started = time.perf_counter()
     hits = vectors.search(call.db, store["id"], call.body["query"], loading.top_k(store))
     took = round((time.perf_counter() - started) * 1000)
@@ -303,6 +315,11 @@ async def query_vector_store(call: Call) -> dict[str, Any]:
 @operation("deleteVectorStoreFromStore")
 async def delete_vector_store_from_store(call: Call) -> dict[str, Any]:
     store = _store(call, call.path["storeId"], where="deleteVectorStoreFromStore")
+    lacking = _unconfigured(store, "embeddingConfig", "vectorStoreConfig", "recordManagerConfig")
+    if lacking and quirks.active(call, "missing-id-500"):  # Flowise's 404 for each missing config, wrapped
+        what = f"{_CONFIG_NAMES[lacking]} for Document store {store['id']} not found" if lacking in _CONFIG_NAMES \
+            else f"Record Manager for Document Store {store['id']} is needed to delete data from Vector Store"
+        raise FlowiseError(500, f"Error: {_SERVICE}.deleteVectorStoreFromStore - {what}")
     doc_id = call.query.get("docId")
     if doc_id:
         vectors.delete_documents(call.db, store["id"], doc_id)

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
 
-from mockserver import quirks
+from mockserver import quirks, versions
 from mockserver.auth import check_chatflow_key
 from mockserver.errors import FlowiseError, flowise_body
 from mockserver.faults import BUILD_CHATFLOW, RECEIVED_AT, mark_injected, read_faults, scripted_error
@@ -82,17 +82,20 @@ _CANCELLED = "Flow execution was cancelled"
 def load_chatflow(call: Call, chatflow_id: Any) -> dict[str, Any]:
     """The chatflow row, or Flowise's 400 ``Invalid Chatflow ID`` / 404 ``... not found in the database!``.
 
-    A real Flowise answers the unknown id with 404 on this route (docs/prediction.md#order-of-checks),
-    so there is no quirk to reproduce here.
+    3.x answers the unknown id with 404 on this route (docs/prediction.md#order-of-checks); 2.2 checks no
+    UUID and wraps the miss into a 500 (``missing-id-500`` on 2.2, under ``--quirks flowise-2.2``).
     """
     text = str(chatflow_id or "")
     parts = text.split("-")
-    if len(text) != 36 or not set(text) <= _UUID_CHARS or [len(p) for p in parts] != [8, 4, 4, 4, 12]:
+    wrapped = quirks.active(call, "missing-id-500")
+    if not wrapped and (len(text) != 36 or not set(text) <= _UUID_CHARS or [len(p) for p in parts] != [8, 4, 4, 4, 12]):
         raise FlowiseError(400, "Invalid Chatflow ID")
     row = call.chatflow if call.chatflow is not None and call.chatflow.get("id") == text \
         else records.get(call.db, "chat_flow", text)
     if row is None:
-        raise FlowiseError(404, f"Chatflow {text} not found in the database!")
+        message = f"Chatflow {text} not found in the database!"
+        raise FlowiseError(500, f"Error: chatflowsService.getChatflowById - {message}") if wrapped \
+            else FlowiseError(404, message)
     return row
 
 
@@ -378,7 +381,8 @@ def _budget(call: Call) -> Budget:
 def _flow_caller(call: Call, chat_id: str, budget: Budget) -> FlowRunner:
     """What an Execute Flow node calls: another chatflow's prediction on this server, with the same
     ``chatId``, answered and stored as if it had come over HTTP (Flowise posts it to its own base URL).
-    A prediction that fails answers its error body, which the node takes as its answer, as Flowise's does.
+    A prediction that fails answers its error body, which the node takes as its answer, as Flowise's does
+    (under an older line's quirks the node fails instead: wire change execute-flow-error-is-the-answer).
     An agentflow called spends the caller's ``budget``."""
 
     def execute(flow_id: str, question: object, override: Any) -> dict[str, Any]:
@@ -396,6 +400,8 @@ def _flow_caller(call: Call, chat_id: str, budget: Budget) -> FlowRunner:
                 return AgentflowRun(call, chatflow, inp, chat_id, None, "EXTERNAL", budget=budget).json()
             return ChatflowRun(call, chatflow, inp, chat_id, None, "EXTERNAL").json()
         except FlowiseError as exc:
+            if not versions.has(call.settings, "execute-flow-error-is-the-answer"):  # 3.0, 2.2: axios throws
+                raise NodeFailure(f"AxiosError: Request failed with status code {exc.status}") from None
             return flowise_body(exc.status, exc.message)
         finally:
             _flow_depth.reset(token)

@@ -25,6 +25,7 @@ from mockserver.errors import FlowiseError
 from mockserver.llm.flow import FlowProfile, Node, api_override_enabled, read_profile
 from mockserver.llm.retrieval import index_texts
 from mockserver.operations import Call, operation
+from mockserver.quirks import active
 from mockserver.resources.prediction import load_chatflow
 from mockserver.store import upsert_history, vectors
 
@@ -154,6 +155,15 @@ def _node_summary(node: Node) -> dict[str, Any]:
 
 @operation("vectorUpsert")
 async def vector_upsert(call: Call) -> dict[str, Any]:
+    try:
+        return await _vector_upsert(call)
+    except FlowiseError as exc:
+        if exc.status in (400, 404) and active(call, "client-error-500"):  # 2.2 wraps every failure
+            raise FlowiseError(500, f"Error: vectorsService.upsertVector - {exc.message}") from None
+        raise
+
+
+async def _vector_upsert(call: Call) -> dict[str, Any]:
     chatflow = load_chatflow(call, call.path.get("id"))
     check_chatflow_key(call, chatflow, where=_WHERE)
     stop_node_id, overrides = _request(call)

@@ -8,7 +8,10 @@ from typing import Any
 from mockserver.store.chatmessages import dump_json
 from mockserver.store.db import Database, new_id, now_iso
 
-__all__ = ["add_record", "delete_records", "existing_ids", "list_records"]
+__all__ = ["COLUMNS", "add_record", "delete_matching", "delete_records", "existing_ids", "list_records"]
+
+#: The columns of ``upsert_history`` (TypeORM's entity properties).
+COLUMNS = ("id", "chatflowid", "result", "flowData", "date")
 
 
 def add_record(db: Database, owner_id: str, result: Any, flow_data: Any) -> dict[str, Any]:
@@ -46,3 +49,17 @@ def delete_records(db: Database, ids: list[str]) -> int:
     """Delete the records of ``ids``; returns how many there were."""
     marks = ", ".join("?" for _ in ids)
     return db.execute(f'DELETE FROM "upsert_history" WHERE id IN ({marks})', ids)
+
+
+def delete_matching(db: Database, wheres: list[dict[str, str]]) -> int:
+    """Delete the records that match any of ``wheres`` (each: column -> value, all of them equal; TypeORM's
+    ``delete`` with ``where`` objects); returns how many there were."""
+    if not wheres or not all(wheres):
+        raise ValueError("every where needs a column")
+    for where in wheres:
+        unknown = set(where) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown upsert_history columns: {', '.join(sorted(unknown))}")
+    clauses = [" AND ".join(f'"{key}" = ?' for key in where) for where in wheres]
+    params = [value for where in wheres for value in where.values()]
+    return db.execute('DELETE FROM "upsert_history" WHERE ' + " OR ".join(f"({c})" for c in clauses), params)

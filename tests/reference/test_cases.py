@@ -71,6 +71,24 @@ def test_a_left_out_case_says_why_and_a_sent_one_has_steps() -> None:
     assert set(NEEDS_SERVICES) <= {op.operation_id for op in operations(DOCUMENT)}
 
 
+def test_on_a_line_without_agentflows_the_cases_chatflow_is_the_conversation_chain() -> None:
+    """2.2 cannot run the Direct Reply agentflow, so its matrix creates the LLM chatflow instead."""
+    def created(line: str) -> set[tuple[str, str]]:
+        return {(step.json["flowData"], step.json["type"]) for step in case_steps(build_matrix(DOCUMENT, line=line))
+                if step.case == "setup" and step.operation == "createChatflow"}
+
+    assert created("2.2") == {("$llm_flow_data", "CHATFLOW")}
+    assert created("3.0") == created("3.1") == {("$direct_flow_data", "AGENTFLOW")}
+    steps = case_steps(build_matrix(DOCUMENT, line="2.2"))
+    settings = MockSettings(db=":memory:", api_key=KEY, log_requests=False, fast=True, quirks="flowise-2.2")
+    with serve_in_thread(create_app(settings)) as url:
+        target = prepare_target("2.2", url, full_key=KEY, llm_basepath=url + "/v1")
+        assert url + "/v1" in target.variables["llm_flow_data"]  # the LLM chatflow, on this target's LLM
+        results = run_script(target, steps)
+    setups = [(step.name, result.status) for step, result in zip(steps, results, strict=True) if step.case == "setup"]
+    assert setups and all(status == 200 for _, status in setups), [s for s in setups if s[1] != 200]
+
+
 def test_the_matrix_is_deterministic_and_its_names_unique() -> None:
     again = case_steps(build_matrix(DOCUMENT))
     assert again == STEPS

@@ -58,6 +58,7 @@ KNOWN_UPSTREAM_IDS = frozenset(
         "queue-job-missing-key-500",
         "executions-delete-error-shape",
         "executions-update-unguarded",
+        "unknown-owner-empty-list",
     }
 )
 # The Flowise release lines a note's `versions` may name (the mock's --quirks flowise-<line>).
