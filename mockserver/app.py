@@ -645,7 +645,7 @@ def build_state(settings: MockSettings, spec: Spec | None = None,
     """Open the database, load the spec and make sure the workspace and an admin key exist."""
     spec = spec or load_spec()
     check_bindings(set(spec.operations), handlers if registry is None else registry)
-    db = Database(settings.db)
+    db = Database(settings.db, share_transactions=settings.workers == 1)
     workspace_id = db.meta("workspaceId")
     if workspace_id is None:
         workspace_id = new_id()

@@ -6,7 +6,9 @@ app, connection and event loop; the kernel spreads connections over them. What m
 - the database is prepared once, by the parent, before any worker starts (schema, workspace, admin
   key), so no two workers race to create them;
 - every process opens the file in WAL mode with a busy timeout, so writers take turns instead of failing
-  with "database is locked"; each answer still waits for its own writes' fsync (durability.py);
+  with "database is locked"; each statement commits on its own (no transaction shared across requests,
+  which would hold the write lock while the event loop serves others), and each answer still waits for
+  an fsync shared with the requests that wrote meanwhile (durability.py);
 - ids are random 122-bit UUIDs drawn per process (a forked child drops its parent's pool), so they are
   unique across processes;
 - a changed API key is seen by every worker: ``KeyRing`` drops its cache when another process has

@@ -8,7 +8,9 @@ the same index pages cost one page write, not a hundred; and no answer leaves be
 writes are committed and on disk, so no acknowledged write is lost to a ``kill -9`` or a power cut
 (docs/README.md#real-state). A read made while such a transaction is open may see its rows, so its answer
 waits for the same commit. Writes outside any request (start-up, seeding) commit at once, as does an
-in-memory database. Multi-statement writes go through ``transaction()`` (a savepoint inside the shared
+in-memory database, and so does every statement when several processes share the file (``--workers``:
+a transaction held open across requests would hold SQLite's write lock while this process serves others,
+and the other processes' writers would sleep on it; their fsyncs are still shared). Multi-statement writes go through ``transaction()`` (a savepoint inside the shared
 transaction: all of it or none). A lock guards the calls from worker threads (agentflows run there).
 """
 
@@ -110,7 +112,7 @@ def to_json_text(value: Any) -> str | None:
 class Database:
     """A small wrapper over one sqlite3 connection; rows come back as plain dicts."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, share_transactions: bool = True) -> None:
         self.path = path
         if path != ":memory:":
             Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +122,7 @@ class Database:
         self._in_tx = 0
         #: the number the shared transaction's commit will have; 0: none is open
         self._shared_seq = 0
+        self._share = share_transactions
         self.durability = Durability(path, flush=self.commit_shared)
         # Other processes on the same file (--workers) hold its write lock for a commit at a time: wait for it.
         self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -153,7 +156,7 @@ class Database:
     def _joins_shared(self) -> bool:
         """Does a write now go into the shared transaction? Yes within a request on a file database, and
         whenever one is open (the connection has one transaction at a time)."""
-        return self._shared_seq != 0 or (self.durability.enabled and in_request())
+        return self._shared_seq != 0 or (self._share and self.durability.enabled and in_request())
 
     def _shared(self, sql: str, params: Params) -> int:
         if self._shared_seq == 0:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from mockserver_settings import ADMIN, asgi_client, mock_settings
 
 from mockserver import create_app
 from mockserver.spec import Spec
-from mockserver.store.durability import Durability
+from mockserver.store.db import Database
+from mockserver.store.durability import _WRITES, Durability, RequestWrites
 
 
 def _file_app(tmp_path: Path, spec: Spec) -> Any:
@@ -110,3 +115,58 @@ async def test_an_in_memory_database_has_nothing_to_sync(spec: Spec) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t/api/v1") as client:
         assert (await client.post("/variables", headers=ADMIN, json={"name": "v", "value": "1", "type": "static"})).status_code == 200
     assert not durability.enabled and durability.fsyncs == 0
+
+
+async def test_concurrent_writers_share_one_transaction(tmp_path: Path, spec: Spec) -> None:
+    """The writes made while a round is under way are committed together by the next round: far fewer
+    commits than requests, and every row is there after a reopen."""
+    app = _file_app(tmp_path, spec)
+    durability = app.state.mock.db.durability
+    events: list[str] = []
+    _recording(durability, events, delay=0.05)
+    before = durability.committed
+    statuses = await asyncio.gather(*(
+        _call(app, "POST", "/variables", {"name": f"v{n}", "value": "1", "type": "static"}, events) for n in range(30)))
+    assert statuses == [200] * 30
+    assert 1 <= durability.committed - before <= 10  # 30 writing requests, a handful of commits
+    app.state.mock.db.close()
+    reopened = create_app(mock_settings(db=str(tmp_path / "mock.db")), spec=spec)
+    async with asgi_client(reopened) as client:
+        names = {row["name"] for row in (await client.get("/variables", headers=ADMIN)).json()}
+    assert {f"v{n}" for n in range(30)} <= names
+
+
+async def test_with_several_processes_each_write_commits_alone(tmp_path: Path, spec: Spec) -> None:
+    """--workers: no transaction is held open across requests (it would hold the file's write lock)."""
+    app = create_app(mock_settings(db=str(tmp_path / "mock.db"), workers=2), spec=spec)
+    durability = app.state.mock.db.durability
+    events: list[str] = []
+    _recording(durability, events, delay=0.05)
+    before = durability.committed
+    statuses = await asyncio.gather(*(
+        _call(app, "POST", "/variables", {"name": f"v{n}", "value": "1", "type": "static"}, events) for n in range(10)))
+    assert statuses == [200] * 10
+    assert durability.committed - before >= 10
+    assert events.count("fsync") < 10  # the fsyncs are still shared
+
+
+def test_a_failed_statement_leaves_the_shared_transaction_to_the_others(tmp_path: Path) -> None:
+    """A write that breaks a constraint fails alone: the writes it shares a transaction with stay, and a
+    read made while the transaction is open waits for its commit too."""
+    db = Database(str(tmp_path / "mock.db"))
+    writer, reader = RequestWrites(), RequestWrites()
+
+    def as_request(writes: RequestWrites, work: Callable[[], Any]) -> Any:
+        context = contextvars.copy_context()
+        context.run(_WRITES.set, writes)
+        return context.run(work)
+
+    as_request(writer, lambda: db.execute("INSERT INTO mock_meta (key, value) VALUES ('kept', '1')"))
+    with pytest.raises(sqlite3.IntegrityError):
+        as_request(writer, lambda: db.execute("INSERT INTO mock_meta (key, value) VALUES ('kept', '2')"))
+    as_request(reader, lambda: db.meta("kept"))
+    assert writer.seq == reader.seq == db.durability.committed + 1  # both wait for the commit to come
+    db.commit_shared()
+    assert db.durability.committed == writer.seq
+    db.close()
+    assert Database(str(tmp_path / "mock.db")).meta("kept") == "1"
