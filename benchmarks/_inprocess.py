@@ -7,7 +7,7 @@ caches); then ``--requests`` requests of one kind. ``benchmarks.throughput`` run
 ``valgrind --tool=callgrind`` with ``--requests 0`` and with N and divides the difference by N, so
 start-up and warm-up cancel out.
 
-    python -m benchmarks._inprocess {bare,mock-get,mock-prediction} --requests 300 [--db PATH]
+    python -m benchmarks._inprocess {bare,floor,mock-get,mock-prediction} --requests 300 [--db PATH]
 
 Prints one JSON line: kind, requests, statuses seen (every one must be 200).
 """
@@ -28,7 +28,7 @@ STUB_PATH = ROOT / "tests" / "load" / "stub_server.py"
 API_KEY = "sk-bench-throughput-0123456789"
 QUESTION = json.dumps({"question": "What is Flowise?"})
 WARMUP = 20
-KINDS = ("bare", "mock-get", "mock-prediction")
+KINDS = ("bare", "floor", "mock-get", "mock-prediction")
 
 
 async def call(app: Any, method: str, path: str, *, body: bytes = b"", key: str | None = None) -> int:
@@ -84,6 +84,14 @@ async def run(kind: str, requests: int, db: str) -> Counter[int]:
             statuses[await call(app, "GET", "/bare/json")] += 1
         for _ in range(requests):
             statuses[await call(app, "GET", "/bare/json")] += 1
+        return statuses
+    if kind == "floor":
+        from benchmarks._floor import ROW_ID
+        from benchmarks._floor import create_app as create_floor
+
+        floor = create_floor()
+        for _ in range(WARMUP + requests):
+            statuses[await call(floor, "GET", f"/rows/{ROW_ID}")] += 1
         return statuses
     from mockserver.app import create_app
     from mockserver.settings import MockSettings

@@ -7,6 +7,9 @@ the bottleneck; where wrk is not installed it says so and falls back to the Pyth
 as such. Rows, each against a server started for it on a free loopback port and stopped by its PID:
 
 - bare Starlette `GET /bare/json` (the stub's, on the mock's uvicorn settings): the baseline;
+- the FastAPI floor (`benchmarks._floor`): an idiomatic FastAPI app with CORS whose one route reads a row
+  by its id from SQLite and answers it as JSON: what the framework alone costs a parametrised route,
+  before any of the mock's own work (the gate, validation, Flowise's shapes, the log and metrics);
 - the mock (`--fast`, an API key, `:memory:`): `GET /api/v1/chatflows/{id}` with the key, and a stored
   JSON `POST /api/v1/prediction/{id}`;
 - the mock on the default kind of database, a file (WAL, group commit: one fsync for the requests that
@@ -56,6 +59,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks._floor import ROW_ID as FLOOR_ROW
 from benchmarks._inprocess import API_KEY, QUESTION
 from contract.process import LOOPBACK, MOCK_PROGRAM, ManagedProcess, free_port, mock_env, start_server
 
@@ -147,6 +151,15 @@ def cpu_seconds(pid: int) -> float:
         total += stats.get(current, (0, 0.0))[1]
         todo.extend(children.get(current, ()))
     return total
+
+
+@contextmanager
+def floor_server(folder: Path) -> Iterator[ManagedProcess]:
+    port = free_port()
+    argv = [sys.executable, "-m", "benchmarks._floor", "--host", LOOPBACK, "--port", str(port)]
+    with start_server("FastAPI floor", argv, port=port, log_path=folder / "floor.log", env=mock_env(),
+                      ready_path=f"/rows/{FLOOR_ROW}") as proc:
+        yield proc
 
 
 @contextmanager
@@ -258,6 +271,7 @@ def instructions_per_request(valgrind: str, requests: int, folder: Path) -> dict
     """(kind, database) -> instructions per request: (run of N - run of 0) / N. Runs two at a time."""
     file_db = str(folder / "callgrind-mock.db")
     runs = [("bare", ":memory:", 0), ("bare", ":memory:", requests),
+            ("floor", ":memory:", 0), ("floor", ":memory:", requests),
             ("mock-get", ":memory:", 0), ("mock-get", ":memory:", requests),
             ("mock-prediction", ":memory:", requests),
             ("mock-prediction", "file", 0), ("mock-prediction", "file", requests)]
@@ -273,6 +287,7 @@ def instructions_per_request(valgrind: str, requests: int, folder: Path) -> dict
     mock_memory_zero = counts[("mock-get", ":memory:", 0)]  # the same start-up and warm-up for both kinds
     return {
         ("bare", ":memory:"): (counts[("bare", ":memory:", requests)] - counts[("bare", ":memory:", 0)]) / requests,
+        ("floor", ":memory:"): (counts[("floor", ":memory:", requests)] - counts[("floor", ":memory:", 0)]) / requests,
         ("mock-get", ":memory:"): (counts[("mock-get", ":memory:", requests)] - mock_memory_zero) / requests,
         ("mock-prediction", ":memory:"): (counts[("mock-prediction", ":memory:", requests)] - mock_memory_zero)
         / requests,
@@ -310,6 +325,11 @@ def print_table(rows: list[Row], generator: str, args: argparse.Namespace, instr
         ratio = row.rps / bare if bare else float("nan")
         verdict = "meets it" if ratio >= target else "below it"
         print(f"{name}: {ratio:.2f}x bare (target >= {target}x): {verdict}")
+    floor = next((r for r in rows if r.name.startswith("FastAPI floor")), None)
+    mock_get = next((r for r in rows if r.name == "mock GET /chatflows/{id}"), None)
+    if floor and mock_get and floor.rps:
+        print(f"mock GET /chatflows/{{id}}: {mock_get.rps / floor.rps:.2f}x the FastAPI floor ({floor.rps / bare:.2f}x "
+              "bare): the framework's share and the mock's own share of the distance to bare")
     for workers_row in (r for r in rows if " workers)" in r.name):
         single = next(r for r in rows if r.name == SINGLE_PROCESS_ROW[workers_row.name.split(" (")[0]])
         print(f"{workers_row.name}: {workers_row.rps / single.rps:.2f}x the one-process row ({single.name}), "
@@ -365,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
         with bare_server(folder) as bare:
             request = Request("bare Starlette GET /bare/json", "/bare/json", inprocess=("bare", ":memory:"))
             rows.append(measure(wrk, bare, request, args))
+            requests.append(request)
+        with floor_server(folder) as floor:
+            request = Request("FastAPI floor GET /rows/{id}", f"/rows/{FLOOR_ROW}", inprocess=("floor", ":memory:"))
+            rows.append(measure(wrk, floor, request, args))
             requests.append(request)
         with mock_server(folder, ":memory:") as (mock, flow):
             for request in (

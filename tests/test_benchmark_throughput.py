@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ROWS = ["bare Starlette GET /bare/json", "mock GET /chatflows/{id}", "mock POST /prediction (:memory:)",
-        "mock POST /prediction (file db)"]
+ROWS = ["bare Starlette GET /bare/json", "FastAPI floor GET /rows/{id}", "mock GET /chatflows/{id}",
+        "mock POST /prediction (:memory:)", "mock POST /prediction (file db)",
+        "mock GET /chatflows/{id} (2 workers)", "mock POST /prediction (2 workers)"]
 ROW = re.compile(r"^(?P<name>.+?)\s+(?P<rps>\d+)\s+(?P<ratio>\d+\.\d\d)\s+(?P<p50>\d+\.\d\d)\s+(?P<p99>\d+\.\d\d)\s+"
                  r"(?P<errors>\d+)\s+(?P<gen>\d+)%\s+(?P<srv>\d+)%\s+(?P<srv_us>\d+)\s+(?P<instr>-|\d+k)$")
 
@@ -56,6 +57,8 @@ def check(output: str, generator: str) -> None:
     assert re.search(r"^mock GET /chatflows/\{id\}: \d+\.\d\dx bare \(target >= 0\.5x\)", output, re.M)
     assert re.search(r"^mock POST /prediction \(file db\): \d+\.\d\dx bare \(target >= 0\.25x\)", output, re.M)
     assert "instr/req: not counted (--no-callgrind)" in output
+    assert re.search(r"^mock GET /chatflows/\{id\}: \d+\.\d\dx the FastAPI floor", output, re.M)
+    assert re.search(r"^mock POST /prediction \(2 workers\): \d+\.\d\dx the one-process row", output, re.M)
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)")
@@ -71,7 +74,7 @@ def test_throughput_python_fallback_forced() -> None:
 
 def test_inprocess_run_answers_every_request() -> None:
     """The in-process run callgrind counts over: every request of each kind is a 200."""
-    for kind in ("bare", "mock-get", "mock-prediction"):
+    for kind in ("bare", "floor", "mock-get", "mock-prediction"):
         done = subprocess.run([sys.executable, "-m", "benchmarks._inprocess", kind, "--requests", "3"], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
