@@ -106,6 +106,11 @@ def settings_from_args(args: argparse.Namespace) -> MockSettings:
     return MockSettings(**given)
 
 
+def configure_logging() -> None:
+    """The mock's log lines (one per request unless --quiet) on stderr; each --workers process calls it too."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(attach_values(sys.argv[1:] if argv is None else argv, ("--api-key",)))
     try:
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from mockserver.serving import build_server
     from mockserver.spec import SpecError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     try:
         app = create_app(settings)
     except (SpecError, UnboundOperationError, ValueError) as exc:

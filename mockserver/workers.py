@@ -39,7 +39,9 @@ SETTINGS_VARIABLE = "FLOWISE_MOCK_WORKER_SETTINGS"
 def worker_app() -> FastAPI:
     """The app of one worker (uvicorn's factory), from the settings the parent left in the environment."""
     from mockserver.app import create_app
+    from mockserver.cli import configure_logging
 
+    configure_logging()
     settings = MockSettings.model_validate_json(os.environ[SETTINGS_VARIABLE])
     serving.set_header_timeout(settings.header_timeout_s)
     return create_app(settings)

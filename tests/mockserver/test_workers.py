@@ -28,8 +28,8 @@ def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
     tmp = tmp_path_factory.mktemp("workers")
     port = free_port()
     argv = [sys.executable, "-m", "mockserver.cli", "--port", str(port), "--db", str(tmp / "mock.db"),
-            "--api-key", ADMIN, "--workers", "2", "--fast", "--quiet",
-            "--header-timeout", "1"]
+            "--api-key", ADMIN, "--workers", "2", "--fast",
+            "--header-timeout", "1"]  # not --quiet: the workers' request lines are checked
     with start_server("flowise-mock", argv, port=port, log_path=tmp / "mock.log", env=mock_env()) as process:
         yield process
 
@@ -82,6 +82,8 @@ def test_every_worker_serves_and_ids_stay_unique_across_them(mock: ManagedProces
         stored = client.get(f"/chatmessage/{flow}", headers=AUTH).json()
     assert len(stored) == 240  # the question and the answer of each prediction, from both processes
     assert len({row["id"] for row in stored}) == 240
+    logged = mock.log_path.read_text()
+    assert logged.count(f"POST /api/v1/prediction/{flow} 200") == 120  # each worker logs its requests
 
 
 def test_a_revoked_key_is_refused_by_every_worker(mock: ManagedProcess) -> None:
