@@ -53,6 +53,13 @@ async def _call(app: Any, method: str, path: str, body: dict[str, Any] | None, e
     return status
 
 
+async def _write_variables(app: Any, count: int, events: list[str]) -> list[int]:
+    """``count`` concurrent requests, each creating a variable; their statuses."""
+    return list(await asyncio.gather(*(
+        _call(app, "POST", "/variables", {"name": f"v{n}", "value": "1", "type": "static"}, events)
+        for n in range(count))))
+
+
 def _recording(durability: Durability, events: list[str], delay: float = 0.0) -> None:
     real = durability.sync
 
@@ -87,9 +94,7 @@ async def test_concurrent_writers_share_fsyncs(tmp_path: Path, spec: Spec) -> No
     durability = app.state.mock.db.durability
     events: list[str] = []
     _recording(durability, events, delay=0.05)  # a slow disk: writers pile up behind the first fsync
-    statuses = await asyncio.gather(*(
-        _call(app, "POST", "/variables", {"name": f"v{n}", "value": "1", "type": "static"}, events) for n in range(30)))
-    assert statuses == [200] * 30
+    assert await _write_variables(app, 30, events) == [200] * 30
     assert 1 <= events.count("fsync") <= 10, events  # 30 commits, a handful of fsyncs (1 on a quiet machine)
     assert durability.durable == durability.committed
     first_answer = events.index("answer")
@@ -125,9 +130,7 @@ async def test_concurrent_writers_share_one_transaction(tmp_path: Path, spec: Sp
     events: list[str] = []
     _recording(durability, events, delay=0.05)
     before = durability.committed
-    statuses = await asyncio.gather(*(
-        _call(app, "POST", "/variables", {"name": f"v{n}", "value": "1", "type": "static"}, events) for n in range(30)))
-    assert statuses == [200] * 30
+    assert await _write_variables(app, 30, events) == [200] * 30
     assert 1 <= durability.committed - before <= 10  # 30 writing requests, a handful of commits
     app.state.mock.db.close()
     reopened = create_app(mock_settings(db=str(tmp_path / "mock.db")), spec=spec)
@@ -143,9 +146,7 @@ async def test_with_several_processes_each_write_commits_alone(tmp_path: Path, s
     events: list[str] = []
     _recording(durability, events, delay=0.05)
     before = durability.committed
-    statuses = await asyncio.gather(*(
-        _call(app, "POST", "/variables", {"name": f"v{n}", "value": "1", "type": "static"}, events) for n in range(10)))
-    assert statuses == [200] * 10
+    assert await _write_variables(app, 10, events) == [200] * 10
     assert durability.committed - before >= 10
     assert events.count("fsync") < 10  # the fsyncs are still shared
 
