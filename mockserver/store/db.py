@@ -176,15 +176,15 @@ class Database:
     def commit_shared(self) -> None:
         """Commit the shared transaction, if one is open (the durability round does, before its fsync)."""
         with self._lock:
-            if self._shared_seq == 0:
+            seq, self._shared_seq = self._shared_seq, 0
+            if seq == 0:
                 return
-            self._shared_seq = 0
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
-                self.durability.lost(self.durability.committed + 1)
+                self.durability.lost(seq)
                 raise
             self.durability.committed_one()
 

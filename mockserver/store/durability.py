@@ -61,7 +61,7 @@ class Durability:
     def __init__(self, path: str, *, flush: Callable[[], None] = lambda: None) -> None:
         self.enabled = path != ":memory:"
         self.flush = flush  # commits what requests wrote since the last round (db.py)
-        self.lost_from = 0  # a commit from this number on was rolled back: its waiters fail
+        self._lost: set[int] = set()  # commits SQLite rolled back: their waiters fail
         self.wal = Path(path + "-wal") if self.enabled else None
         self.committed = 0  # commits so far (the database bumps it, under its lock)
         self.durable = 0  # every commit up to this one is on disk
@@ -77,17 +77,20 @@ class Durability:
         return self.committed
 
     def lost(self, seq: int) -> None:
-        """Commit ``seq`` will never happen: SQLite rolled its transaction back."""
-        self.lost_from = seq if not self.lost_from else min(self.lost_from, seq)
+        """Commit ``seq`` will never happen: SQLite rolled its transaction back. Its number is used up, so the
+        next transaction gets another one; whoever waits for it is told (``LostWriteError``)."""
+        self._lost.add(seq)
+        if self.committed < seq:
+            self.committed = seq
 
     async def wait(self, seq: int) -> None:
         """Return once commit ``seq`` is on disk; the first waiter starts a round, the others join it."""
         while self.durable < seq:
-            if self.lost_from and self.lost_from <= seq and self.committed < seq:
-                raise LostWriteError(f"the database rolled back a transaction (commit {seq}); see the log")
             if self._round is None:
                 self._round = asyncio.ensure_future(self._fsync_round())
             await asyncio.shield(self._round)
+        if seq in self._lost:
+            raise LostWriteError(f"the database rolled back a transaction (commit {seq}); see the log")
 
     async def _fsync_round(self) -> None:
         try:

@@ -18,7 +18,7 @@ from mockserver_settings import ADMIN, asgi_client, mock_settings
 from mockserver import create_app
 from mockserver.spec import Spec
 from mockserver.store.db import Database
-from mockserver.store.durability import _WRITES, Durability, RequestWrites
+from mockserver.store.durability import _WRITES, Durability, LostWriteError, RequestWrites
 
 
 def _file_app(tmp_path: Path, spec: Spec) -> Any:
@@ -171,3 +171,17 @@ def test_a_failed_statement_leaves_the_shared_transaction_to_the_others(tmp_path
     assert db.durability.committed == writer.seq
     db.close()
     assert Database(str(tmp_path / "mock.db")).meta("kept") == "1"
+
+
+async def test_a_rolled_back_transaction_fails_its_waiters_and_only_them(tmp_path: Path) -> None:
+    """SQLite may roll a whole shared transaction back (disk full, I/O): the requests in it are not told
+    their writes are saved, and the next transaction's requests are."""
+    durability = Durability(str(tmp_path / "mock.db"))
+    lost = durability.committed + 1
+    durability.lost(lost)
+    with pytest.raises(LostWriteError):
+        await durability.wait(lost)
+    later = durability.committed_one()
+    assert later != lost
+    await durability.wait(later)
+    assert durability.durable >= later
